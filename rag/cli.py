@@ -1,0 +1,339 @@
+"""The ``rag`` command line: a thin front end over the package.
+
+Turns RagError into a one-line message and exit code 1; never shows a
+traceback for a user's mistake. Reads RAG_INDEX_DIR. Keeps Hugging Face
+offline unless the user runs ``rag pull``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, NoReturn, Sequence
+
+Handler = Callable[[argparse.Namespace], int]
+FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line and exit code 1."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"rag: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(1)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _settings(args: argparse.Namespace):
+    from rag.settings import Settings
+
+    changes: dict[str, Any] = {"index_dir": Path(args.index_dir)}
+    for name in ("embedder_model", "device", "generator", "seq2seq_model", "top_k"):
+        value = getattr(args, name, None)
+        if value is not None:
+            changes[name] = value
+    return Settings().with_(**changes)
+
+
+def _open(args: argparse.Namespace, check: bool = True):
+    from rag.index import Index
+
+    return Index.open(_settings(args), check=check)
+
+
+def _progress(label: str):
+    from tqdm import tqdm
+
+    bar: list[Any] = []
+
+    def update(done: int, total: int) -> None:
+        if not bar:
+            bar.append(tqdm(total=total, desc=label, unit="chunk", delay=1.0, file=sys.stderr))
+        bar[0].n = done
+        bar[0].refresh()
+        if done >= total:
+            bar[0].close()
+
+    return update
+
+
+# -- commands -----------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rag.ingest import load_paths
+
+    index = _open(args, check=not args.rebuild)
+    if args.rebuild:
+        rebuilt = index.rebuild(_progress("re-embedding"))
+        print(f"Rebuilt the index: {rebuilt} chunks re-embedded with {index.settings.embedder_model}.")
+    loaded = load_paths(args.paths, stdin=sys.stdin)
+    for problem in loaded.problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    report = index.add(loaded.documents, _progress("embedding"))
+    print(
+        f"Added {len(report.added)} document(s) ({report.chunks} chunks); "
+        f"{len(report.unchanged)} unchanged; {len(report.replaced)} replaced; "
+        f"{len(loaded.problems)} skipped. Index: {index.dir}"
+    )
+    return 1 if loaded.problems and not (report.added or report.unchanged) else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from rag.render import hit_json, hits_text
+    from rag.retrieval import search
+
+    hits = search(_open(args), args.query, k=args.k, doc_ids=args.docs)
+    if args.json:
+        _print_json([hit_json(h) for h in hits])
+    else:
+        print(hits_text(hits))
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from rag.render import doc_info_json, docs_text
+
+    infos = _open(args).documents()
+    if args.json:
+        _print_json([doc_info_json(i) for i in infos])
+    else:
+        print(docs_text(infos))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from rag.render import document_json
+
+    doc = _open(args).document(args.doc_id)
+    if args.json:
+        _print_json(document_json(doc))
+    else:
+        print(f"{doc.title}\n{doc.source}  ({doc.id}, {len(doc.text)} chars, added {doc.added_at})\n")
+        print(doc.text)
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    removed = _open(args).remove(args.doc_ids)
+    print(f"Removed {len(args.doc_ids)} document(s) and {removed} chunks.")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from rag.generation.registry import generator_availability
+
+    index = _open(args)
+    status = asdict(index.status())
+    status["index_dir"] = str(index.dir)
+    status["generator"] = generator_availability(index.settings)
+    problems = index.check() if args.check else []
+    if args.check:
+        status["check"] = problems or "ok"
+    if args.json:
+        _print_json(status)
+    else:
+        for key, value in status.items():
+            print(f"{key:>14}: {value}")
+    return 1 if problems else 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    index = _open(args)
+    count = index.repair()
+    problems = index.check()
+    print(f"Rebuilt the vector index from SQLite: {count} vectors. Check: {'; '.join(problems) or 'ok'}")
+    return 1 if problems else 0
+
+
+def _generate(args: argparse.Namespace, run: Callable[..., Any]) -> int:
+    from rag.render import answer_json, answer_text
+
+    answer = run()
+    if args.json:
+        _print_json(answer_json(answer))
+    else:
+        print(answer_text(answer))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.pipeline import ask
+
+    index = _open(args)
+    return _generate(args, lambda: ask(index, args.question, doc_ids=args.docs, k=args.k))
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    from rag.pipeline import brief
+
+    index = _open(args)
+    return _generate(args, lambda: brief(index, doc_ids=args.doc_ids or None, topic=args.topic, length=args.length))
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from rag.models import local_seq2seq_models
+
+    settings = _settings(args)
+    models = local_seq2seq_models()
+    if args.json:
+        _print_json([{"model": m.model_id, "path": str(m.path), "family": m.family, "bytes": m.size_bytes} for m in models])
+        return 0
+    print(f"Configured seq2seq model: {settings.seq2seq_model}")
+    if not models:
+        print("No seq2seq models on this machine; answers use the extractive generator.")
+        print("Get one with `rag pull google/flan-t5-base` on a connected machine, or pass --model /path/to/folder.")
+    for m in models:
+        print(f"  {m.model_id:40} {m.family:8} {m.size_bytes / 1e6:8.0f} MB  {m.path}")
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    os.environ.pop("HF_HUB_OFFLINE", None)
+    from rag.models import pull
+
+    path = pull(args.model)
+    print(f"Downloaded {args.model} to {path}. Use it with --model {args.model}.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from rag.web import serve
+
+    serve(_settings(args), host=args.host, port=args.port)
+    return 0
+
+
+# -- parser -------------------------------------------------------------------
+def _command(sub, name: str, handler: Handler, help_: str, example: str) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_, description=help_, epilog=f"example:\n  {example}", formatter_class=FORMATTER)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _generation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--generator", choices=["auto", "seq2seq", "extractive"], help="who writes (default: auto)")
+    parser.add_argument("--model", dest="seq2seq_model", metavar="ID_OR_DIR", help="seq2seq checkpoint id or folder")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="rag",
+        description="Ask questions about your articles and get briefings, every sentence cited.",
+        epilog="examples:\n  rag ingest seeds/\n  rag ask \"How much should NATO boost air defense?\"\n  rag brief",
+        formatter_class=FORMATTER,
+    )
+    parser.add_argument("--index-dir", default=os.environ.get("RAG_INDEX_DIR", "index"),
+                        help="index folder (default: ./index, or $RAG_INDEX_DIR)")
+    parser.add_argument("--embedder", dest="embedder_model", help="sentence-transformers model id or folder")
+    parser.add_argument("--device", help="cpu, cuda, mps (default: auto)")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+
+    p = _command(sub, "ingest", cmd_ingest, "Add articles (files, folders, or - for stdin) to the index.", "rag ingest seeds/ notes.md -")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--rebuild", action="store_true", help="re-chunk and re-embed everything already stored first")
+
+    p = _command(sub, "search", cmd_search, "Show the passages most relevant to a query.", 'rag search "air defense" -k 3 --json')
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=5, help="how many passages (default 5)")
+    p.add_argument("--docs", nargs="+", metavar="DOC_ID", help="only search these documents")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = _command(sub, "docs", cmd_docs, "List the documents in the index.", "rag docs --json")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = _command(sub, "show", cmd_show, "Print one document's full text and metadata.", "rag show d152b494c9972668")
+    p.add_argument("doc_id", metavar="DOC_ID")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = _command(sub, "remove", cmd_remove, "Delete documents from the index.", "rag remove d152b494c9972668")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+
+    p = _command(sub, "status", cmd_status, "Counts, embedder, device, index kind and size on disk.", "rag status --check")
+    p.add_argument("--check", action="store_true", help="verify SQLite and the vector index agree (exit 1 if not)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    _command(sub, "repair", cmd_repair, "Rebuild the vector index from what SQLite stores.", "rag repair")
+
+    p = _command(sub, "ask", cmd_ask, "Answer a question from the articles, with citations.", 'rag ask "Who met Trump in April?" --json')
+    p.add_argument("question")
+    p.add_argument("--docs", nargs="+", metavar="DOC_ID", help="only use these documents")
+    p.add_argument("-k", type=int, dest="top_k", help="passages to retrieve (default 5)")
+    _generation_options(p)
+
+    p = _command(sub, "brief", cmd_brief, "A cited briefing of articles, or of those about a topic.", 'rag brief --topic "air defense" --length short')
+    p.add_argument("doc_ids", nargs="*", metavar="DOC_ID", help="documents to brief (default: all, or by --topic)")
+    p.add_argument("--topic", help="brief the documents most relevant to this topic")
+    p.add_argument("--length", choices=["short", "medium", "long"], default="medium")
+    _generation_options(p)
+
+    p = _command(sub, "models", cmd_models, "List the seq2seq models available on this machine.", "rag models")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = _command(sub, "pull", cmd_pull, "Download a seq2seq model into the Hugging Face cache (needs a network).", "rag pull google/flan-t5-base")
+    p.add_argument("model", metavar="MODEL")
+
+    p = _command(sub, "serve", cmd_serve, "Start the web UI.", "rag serve --port 7860")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+
+    try:
+        from rag.evaluation.cli import add_eval_commands
+    except ImportError:
+        pass
+    else:
+        add_eval_commands(sub, _command)
+    return parser
+
+
+def quiet_libraries() -> None:
+    """Offline by default; no library progress bars or warnings on the terminal."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rag`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 1
+    quiet_libraries()
+    from rag.errors import RagError
+
+    try:
+        return args.handler(args)
+    except RagError as e:
+        print(f"rag: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("rag: interrupted; the index is unchanged by the unfinished command", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,43 @@
+"""Exceptions raised by the rag package.
+
+Every message says what went wrong and how to fix it. Only the front ends
+(rag/cli.py, ui.py) turn these into one-line messages for a user.
+"""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class for every error rag raises on purpose."""
+
+
+class BadInputError(RagError):
+    """A file or piece of text cannot be ingested (names the file and the fix)."""
+
+
+class IndexMismatchError(RagError):
+    """The index on disk was built with another embedder, chunker or schema."""
+
+
+class IndexCorruptError(RagError):
+    """The index files disagree with each other or cannot be read."""
+
+
+class IndexLockedError(RagError):
+    """Another process is writing to the same index."""
+
+
+class ModelNotFoundError(RagError):
+    """A configured model is not available locally."""
+
+
+class UnknownGeneratorError(RagError):
+    """A generator name is not in the registry."""
+
+
+class DocumentNotFoundError(RagError):
+    """A document id does not exist in the index."""
+
+
+class NetworkUnavailableError(RagError):
+    """A download was requested but no network is reachable."""

@@ -1,0 +1,1 @@
+"""Generators turn retrieved passages into answers and briefings (see base.py)."""
