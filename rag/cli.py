@@ -167,7 +167,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from rag.pipeline import ask
 
     index = _open(args)
-    return _generate(args, lambda: ask(index, args.question, doc_ids=args.docs, k=args.k))
+    return _generate(args, lambda: ask(index, args.question, doc_ids=args.docs))
 
 
 def cmd_brief(args: argparse.Namespace) -> int:

@@ -13,8 +13,10 @@ from rag.types import Document, Draft, Passage
 
 Length = Literal["short", "medium", "long"]
 
-# How many key points a briefing of each length holds (overview adds 1-3 sentences).
-POINTS_BY_LENGTH: dict[str, int] = {"short": 3, "medium": 5, "long": 8}
+# How many key points and overview sentences a briefing of each length holds.
+# "short" is three sentences in all, like for like with the Lead-3 baseline.
+POINTS_BY_LENGTH: dict[str, int] = {"short": 2, "medium": 4, "long": 7}
+OVERVIEW_BY_LENGTH: dict[str, int] = {"short": 1, "medium": 2, "long": 2}
 
 
 @runtime_checkable

@@ -39,10 +39,9 @@ def strip_markdown(text: str) -> str:
 
 def read_markdown(path: Path) -> Document:
     """Read a .md file."""
-    raw, encoding = decode_bytes(path.read_bytes(), str(path))
+    raw, meta = decode_bytes(path.read_bytes(), str(path))
     heading = re.search(r"^\s{0,3}#{1,6}\s+(.+)$", raw, re.M)
     title = strip_markdown(heading.group(1)).strip() if heading else None
-    meta = {"encoding": encoding} if encoding != "utf-8" else {}
     return text_document(strip_markdown(raw), source=str(path), title_hint=path.stem, title=title, metadata=meta)
 
 

@@ -1,8 +1,12 @@
 """Plain text: decode bytes sensibly and build a Document with a content-hash id.
 
-Decoding tries UTF-8, then Windows-1252, then Latin-1 and records which one
-was used in ``metadata["encoding"]``. A file with NUL bytes is taken for
-binary and refused. Language detection is left out.
+Decoding: a UTF-16 byte-order mark wins; then strict UTF-8; UTF-8 text with a
+few damaged bytes keeps its good characters and has the bad bytes replaced
+with U+FFFD; text with no UTF-8 at all is read as Windows-1252, else Latin-1.
+Whatever was not plain UTF-8 is recorded in ``metadata["encoding"]`` (and
+``metadata["replaced_bytes"]``) so the front ends can say so. Data with NUL
+bytes or many control characters is taken for binary and refused. Language
+and charset detection beyond that are left out.
 """
 
 from __future__ import annotations
@@ -16,18 +20,96 @@ from rag.errors import BadInputError
 from rag.types import Document, PageSpan
 
 TITLE_MAX_CHARS = 120
+BINARY_SAMPLE_BYTES = 8192
+# Share of control bytes (other than tab, newlines, form feed, escape) above which data is binary.
+BINARY_CONTROL_SHARE = 0.05
+_CONTROL_BYTES = frozenset(set(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D, 0x1B}) | {0x7F}
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
-    """Decode ``data`` and return ``(text, encoding)``; refuse binary data."""
-    if b"\x00" in data[:8192]:
-        raise BadInputError(f"{source}: looks like a binary file, not text; convert it to .txt, .md, .html or .pdf")
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+def looks_binary(data: bytes) -> bool:
+    """Whether ``data`` is binary rather than text (NUL bytes, or many control bytes).
+
+    >>> looks_binary(b"plain words"), looks_binary(b"\\x89PNG\\r\\n\\x1a\\n\\x00\\x00")
+    (False, True)
+    """
+    sample = data[:BINARY_SAMPLE_BYTES]
+    if sample.startswith(_UTF16_BOMS):
+        return False
+    if b"\x00" in sample:
+        return True
+    control = sum(1 for byte in sample if byte in _CONTROL_BYTES)
+    return bool(sample) and control / len(sample) > BINARY_CONTROL_SHARE
+
+
+def _decode_damaged_utf8(data: bytes) -> tuple[str, int] | None:
+    """UTF-8 with some invalid bytes: ``(text, bad byte count)``, or None if it is no UTF-8 at all."""
+    text = data.decode("utf-8", errors="replace")
+    replaced = text.count("\ufffd") - data.count("\ufffd".encode("utf-8"))
+    if not any(ord(ch) > 0x7F and ch != "\ufffd" for ch in text):
+        return None  # no valid multi-byte character: an 8-bit encoding, not damaged UTF-8
+    if replaced * 20 > len(text):
+        return None  # mostly garbage as UTF-8
+    return text, replaced
+
+
+def decode_bytes(data: bytes, source: str) -> tuple[str, dict[str, Any]]:
+    """Decode ``data`` and return ``(text, metadata)``; refuse binary data.
+
+    ``metadata`` is empty for clean UTF-8, else ``{"encoding": ...}`` and, for
+    damaged UTF-8, ``{"replaced_bytes": n}``.
+
+    >>> decode_bytes("café".encode("latin-1"), "x.txt")
+    ('café', {'encoding': 'cp1252'})
+    """
+    if looks_binary(data):
+        raise BadInputError(
+            f"{source}: looks like a binary file (an image, archive or program?), not text; "
+            f"convert it to .txt, .md, .html or .pdf, or leave it out"
+        )
+    if data.startswith(_UTF16_BOMS):
         try:
-            return data.decode(encoding), encoding.replace("-sig", "")
-        except UnicodeDecodeError:
-            continue
-    raise BadInputError(f"{source}: cannot decode text; save it as UTF-8")  # latin-1 never fails
+            return data.decode("utf-16"), {"encoding": "utf-16"}
+        except UnicodeDecodeError as e:
+            raise BadInputError(f"{source}: damaged UTF-16 text ({e.reason}); re-save it as UTF-8") from e
+    try:
+        return data.decode("utf-8-sig"), {}
+    except UnicodeDecodeError:
+        pass
+    damaged = _decode_damaged_utf8(data)
+    if damaged is not None:
+        return damaged[0], {"encoding": "utf-8", "replaced_bytes": damaged[1]}
+    try:
+        return data.decode("cp1252"), {"encoding": "cp1252"}
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), {"encoding": "latin-1"}  # never fails
+
+
+_ENCODING_NAMES = {
+    "cp1252": "Windows-1252 (Western European)",
+    "latin-1": "Latin-1 (ISO-8859-1)",
+    "utf-16": "UTF-16 (it starts with a byte-order mark)",
+}
+
+
+def decoding_note(document: Document) -> str | None:
+    """A line telling the user how a file that was not clean UTF-8 was read, or None."""
+    meta = document.metadata
+    encoding = meta.get("encoding")
+    if not encoding:
+        return None
+    if "replaced_bytes" in meta:
+        return (
+            f"{document.source}: not valid UTF-8 in {meta['replaced_bytes']} place(s); those bytes became "
+            f"\N{REPLACEMENT CHARACTER}. Re-save the file as UTF-8 and ingest it again to keep them"
+        )
+    name = _ENCODING_NAMES.get(encoding, encoding)
+    if encoding == "utf-16":
+        return f"{document.source}: read as {name}"
+    return (
+        f"{document.source}: not UTF-8, read as {name}; if accented letters look wrong, "
+        f"re-save the file as UTF-8 and ingest it again"
+    )
 
 
 def normalize_text(text: str) -> str:
@@ -63,7 +145,8 @@ def text_document(
     """Build a Document from already-clean text; refuse empty text."""
     text = normalize_text(text)
     if not text.strip():
-        raise BadInputError(f"{source}: no text to ingest (the file is empty or whitespace only); add text or skip it")
+        what = "is empty" if not text else "holds only whitespace"
+        raise BadInputError(f"{source}: no text to ingest (it {what}); add text to it or leave it out")
     return Document(
         id=document_id(text),
         title=title or make_title(text, title_hint),
@@ -76,6 +159,5 @@ def text_document(
 
 def read_text(path: Path) -> Document:
     """Read a .txt file."""
-    text, encoding = decode_bytes(path.read_bytes(), str(path))
-    meta = {"encoding": encoding} if encoding != "utf-8" else {}
+    text, meta = decode_bytes(path.read_bytes(), str(path))
     return text_document(text, source=str(path), title_hint=path.stem, metadata=meta)

@@ -1,0 +1,1 @@
+"""Evaluation of answer and summary quality: metrics (metrics.py); the runner wires them."""

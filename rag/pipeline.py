@@ -1,0 +1,160 @@
+"""ask() and brief(): the one place that wires retrieval, generation and citations.
+
+Data flows one way: question -> hits -> passages -> generator draft ->
+citations -> Answer. The relevance gate (abstain when no retrieved passage is
+close enough to the question) is applied here, the same for every generator.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+
+from rag.citations import CitationBuilder, attach
+from rag.generation.base import Length
+from rag.generation.registry import fallback_notice, make_generator, resolve_name
+from rag.index import Index
+from rag.retrieval import search
+from rag.types import Answer, Coverage, Document, Draft, Passage, Sentence
+
+ABSTAIN_TEXT = "The articles do not answer this question."
+MAX_BRIEF_DOCUMENTS = 8
+TOPIC_CANDIDATES = 30
+
+
+def _relevance(index: Index, query: str, chunk_ids: Sequence[int]) -> np.ndarray:
+    """Cosine of ``query`` with each chunk's stored vector."""
+    if not chunk_ids:
+        return np.zeros(0)
+    marks = ",".join("?" * len(chunk_ids))
+    rows = dict(index.store.db.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", list(chunk_ids)))
+    vectors = np.vstack([np.frombuffer(rows[i], dtype=np.float32) for i in chunk_ids])
+    return vectors @ index.embedder.encode_query(query)
+
+
+def _documents(index: Index, doc_ids: Sequence[str]) -> dict[str, Document]:
+    return {doc_id: index.document(doc_id) for doc_id in dict.fromkeys(doc_ids)}
+
+
+def _render(sentences: Sequence[Sentence], sections: Sequence[str]) -> str:
+    def line(s: Sentence) -> str:
+        marks = "".join(f"[{n}]" for n in s.citations)
+        return f"{s.text} {marks}".rstrip() if s.supported else f"{s.text} (unsupported)"
+
+    points = [line(s) for s, sec in zip(sentences, sections) if sec == "point"]
+    overview = [line(s) for s, sec in zip(sentences, sections) if sec == "overview"]
+    answer = [line(s) for s, sec in zip(sentences, sections) if sec == "answer"]
+    parts = []
+    if points:
+        parts.append("Key points:\n" + "\n".join(f"- {p}" for p in points))
+    if overview:
+        parts.append("Overview: " + " ".join(overview))
+    if answer:
+        parts.append(" ".join(answer))
+    return "\n\n".join(parts)
+
+
+def _finish(
+    index: Index, draft: Draft, passages: Sequence[Passage], name: str, model: str, timings: dict[str, float]
+) -> Answer:
+    settings = index.settings
+    if draft.abstained or not draft.sentences:
+        return _abstain(index, name, model, timings)
+    started = time.perf_counter()
+    documents = {p.document.id: p.document for p in passages}
+    builder = CitationBuilder(documents, {p.chunk.id: p.chunk.page for p in passages})
+    sentences = attach(draft.sentences, passages, index.embedder, settings.support_threshold, builder)
+    timings["cite_s"] = time.perf_counter() - started
+    short = draft.short_answer.text if draft.short_answer else None
+    return Answer(
+        text=_render(sentences, [s.section for s in draft.sentences]),
+        sentences=tuple(sentences),
+        citations=tuple(builder.citations),
+        generator=name,
+        model=model,
+        short_answer=short,
+        timings=timings,
+        notice=fallback_notice(settings, name),
+    )
+
+
+def _abstain(index: Index, name: str, model: str, timings: dict[str, float], text: str = ABSTAIN_TEXT) -> Answer:
+    return Answer(
+        text=text, sentences=(), citations=(), generator=name, model=model, abstained=True,
+        timings=timings, notice=fallback_notice(index.settings, name),
+    )
+
+
+def ask(index: Index, question: str, doc_ids: Sequence[str] | None = None, k: int | None = None) -> Answer:
+    """Answer ``question`` from the index, citing the passages that support it."""
+    started = time.perf_counter()
+    settings = index.settings
+    name = resolve_name(settings)
+    generator = make_generator(settings, index.embedder)
+    hits = search(index, question, k=k or settings.top_k, doc_ids=doc_ids)
+    timings = {"retrieve_s": time.perf_counter() - started}
+    relevance = _relevance(index, question, [h.chunk.id for h in hits])
+    if not hits or float(relevance.max()) < settings.abstain_threshold:
+        timings["total_s"] = time.perf_counter() - started
+        return _abstain(index, name, generator.model_id, timings)
+    documents = _documents(index, [h.chunk.doc_id for h in hits])
+    passages = [Passage(documents[h.chunk.doc_id], h.chunk, h.score) for h in hits]
+    generating = time.perf_counter()
+    draft = generator.answer(question, passages)
+    timings["generate_s"] = time.perf_counter() - generating
+    answer = _finish(index, draft, passages, name, generator.model_id, timings)
+    timings["total_s"] = time.perf_counter() - started
+    return answer
+
+
+def _topic_documents(index: Index, topic: str) -> list[str]:
+    """Documents holding passages relevant to ``topic``, most relevant first."""
+    hits = search(index, topic, k=TOPIC_CANDIDATES)
+    relevance = _relevance(index, topic, [h.chunk.id for h in hits])
+    relevant = [h.chunk.doc_id for h, r in zip(hits, relevance) if r >= index.settings.abstain_threshold]
+    return list(dict.fromkeys(relevant))[:MAX_BRIEF_DOCUMENTS]
+
+
+def brief(
+    index: Index,
+    doc_ids: Sequence[str] | None = None,
+    topic: str | None = None,
+    length: Length = "medium",
+) -> Answer:
+    """A cited briefing: key points then an overview, of ``doc_ids`` or of the documents about ``topic``."""
+    started = time.perf_counter()
+    settings = index.settings
+    name = resolve_name(settings)
+    generator = make_generator(settings, index.embedder)
+    notice = ""
+    if doc_ids:
+        chosen = list(dict.fromkeys(doc_ids))
+    elif topic:
+        chosen = _topic_documents(index, topic)
+    else:
+        chosen = [d.doc_id for d in index.documents()][-MAX_BRIEF_DOCUMENTS:]
+        if len(index.documents()) > MAX_BRIEF_DOCUMENTS:
+            notice = f"briefing the {MAX_BRIEF_DOCUMENTS} most recent documents; name documents or a --topic to choose"
+    timings = {"retrieve_s": time.perf_counter() - started}
+    if not chosen:
+        text = f"No articles in the index are about {topic!r}." if topic else "The index is empty; add articles first."
+        return _abstain(index, name, generator.model_id, timings, text)
+    documents = _documents(index, chosen)
+    passages = [Passage(documents[d], c) for d in chosen for c in index.chunks(d)]
+    generating = time.perf_counter()
+    draft = generator.brief(list(documents.values()), passages, length, topic)
+    timings["generate_s"] = time.perf_counter() - generating
+    answer = _finish(index, draft, passages, name, generator.model_id, timings)
+    timings["total_s"] = time.perf_counter() - started
+    coverage = tuple(
+        Coverage(
+            doc_id=d, title=documents[d].title,
+            chunks_used=len({c.chunk_id for c in answer.citations if c.doc_id == d}),
+            chunks_total=sum(1 for p in passages if p.document.id == d),
+        )
+        for d in chosen
+    )
+    joined_notice = "; ".join(n for n in (answer.notice, notice) if n)
+    return Answer(**{**answer.__dict__, "coverage": coverage, "notice": joined_notice})

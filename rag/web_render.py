@@ -1,0 +1,221 @@
+"""HTML for the web UI: answers with citation links, source cards, badges, status.
+
+Every string that comes from a document (text, title, source, quotes) or from
+a user goes through ``html.escape`` before it is put into markup, so HTML or
+script inside an article is shown as text and never runs. The markup here
+uses no scripts, remote resources or inline event handlers: a citation marker
+is a plain ``#anchor`` link to its source card. Layout and styling live in
+rag/web.py (CSS); the Markdown download comes from rag/render.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Mapping, Sequence
+
+from rag.index import IndexStatus
+from rag.types import Answer, Citation, Document, DocumentInfo
+
+CONTEXT_CHARS = 320
+FULL_TEXT_MAX_CHARS = 200_000
+DOC_LABEL_TITLE_CHARS = 70
+META_SEP = " \u00b7 "
+
+
+def esc(text: object) -> str:
+    """``text`` made safe to put inside HTML text or a quoted attribute."""
+    return html.escape(str(text), quote=True)
+
+
+def message_html(text: str, kind: str = "info") -> str:
+    """A short notice; ``kind`` is "info", "ok" or "error"."""
+    role = ' role="alert"' if kind == "error" else ""
+    return f'<div class="rag-msg rag-msg-{esc(kind)}"{role}>{esc(text)}</div>'
+
+
+# -- answers ------------------------------------------------------------------
+def _marker(n: int, prefix: str, title: str) -> str:
+    return f'<a class="rag-cite" href="#{prefix}-src-{n}" title="Source {n}: {esc(title)}">[{n}]</a>'
+
+
+def _linked_text(answer: Answer, prefix: str) -> str:
+    """``answer.text`` escaped, each sentence wrapped and its [n] markers made into links."""
+    titles = {c.n: c.title for c in answer.citations}
+    text, pos, out = answer.text, 0, []
+    for sentence in answer.sentences:
+        at = text.find(sentence.text, pos)
+        if at < 0:
+            continue
+        css = "rag-sent" if sentence.supported else "rag-sent rag-unsupported"
+        out.append(esc(text[pos:at]))
+        out.append(f'<span class="{css}">{esc(sentence.text)}</span>')
+        pos = at + len(sentence.text)
+        marks = " " + "".join(f"[{n}]" for n in sentence.citations)
+        if sentence.supported and sentence.citations and text.startswith(marks, pos):
+            out.append(" " + "".join(_marker(n, prefix, titles.get(n, "")) for n in sentence.citations))
+            pos += len(marks)
+        elif not sentence.supported and text.startswith(" (unsupported)", pos):
+            out.append(' <span class="rag-tag" title="No source passage supports this sentence">unsupported</span>')
+            pos += len(" (unsupported)")
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def _blocks(linked: str) -> str:
+    """Lay out the rendered text: "Key points:" bullets, "Overview:" and paragraphs."""
+    parts: list[str] = []
+    in_list = False
+    for line in linked.split("\n"):
+        is_item = line.startswith("- ")
+        if in_list and not is_item:
+            parts.append("</ul>")
+            in_list = False
+        if line.strip() == "Key points:":
+            parts.append('<h4 class="rag-section">Key points</h4>')
+        elif is_item:
+            if not in_list:
+                parts.append('<ul class="rag-points">')
+                in_list = True
+            parts.append(f"<li>{line[2:]}</li>")
+        elif line.startswith("Overview: "):
+            parts.append(f'<h4 class="rag-section">Overview</h4><p>{line[len("Overview: "):]}</p>')
+        elif line.strip():
+            parts.append(f"<p>{line}</p>")
+    if in_list:
+        parts.append("</ul>")
+    return "".join(parts)
+
+
+def answer_html(answer: Answer, prefix: str) -> str:
+    """The answer or briefing, with clickable [n] markers pointing at ``#<prefix>-src-<n>``."""
+    if answer.abstained:
+        body = f'<p class="rag-abstain">{esc(answer.text)}</p>'
+    else:
+        body = _blocks(_linked_text(answer, prefix))
+        if answer.short_answer:
+            body = f'<p class="rag-short"><span class="rag-label">Short answer</span> {esc(answer.short_answer)}</p>{body}'
+    notice = f'<p class="rag-notice">{esc(answer.notice)}</p>' if answer.notice else ""
+    return f'<div class="rag-answer">{body}{notice}</div>'
+
+
+def badge_html(answer: Answer) -> str:
+    """Which generator and model wrote the answer, and how long it took."""
+    total = answer.timings.get("total_s")
+    took = f'<span class="rag-badge-time">{total:.2f} s</span>' if total is not None else ""
+    return (
+        f'<div class="rag-badge"><span class="rag-badge-gen">{esc(answer.generator)}</span>'
+        f'<span class="rag-badge-model">{esc(answer.model)}</span>{took}</div>'
+    )
+
+
+def coverage_html(answer: Answer) -> str:
+    """For briefings: how many chunks of each document were cited."""
+    if not answer.coverage:
+        return ""
+    rows = "".join(
+        f"<li>{esc(c.title)} <span class=\"rag-muted\">{c.chunks_used} of {c.chunks_total} passages cited</span></li>"
+        for c in answer.coverage
+    )
+    return f'<div class="rag-coverage"><h4 class="rag-section">Coverage</h4><ul>{rows}</ul></div>'
+
+
+# -- sources --------------------------------------------------------------------
+def _window(text: str, start: int, end: int, chars: int) -> tuple[int, int]:
+    """A span around ``[start, end)`` of about ``chars`` each side, cut at whitespace."""
+    left = max(0, start - chars)
+    if left > 0:
+        space = text.find(" ", left, start)
+        left = space + 1 if space >= 0 else left
+    right = min(len(text), end + chars)
+    if right < len(text):
+        space = text.rfind(" ", end, right)
+        right = space if space >= 0 else right
+    return left, right
+
+
+def _marked(text: str, start: int, end: int, left: int, right: int) -> str:
+    """``text[left:right]`` escaped, with ``[start, end)`` inside <mark>."""
+    head = "\u2026" if left > 0 else ""
+    tail = "\u2026" if right < len(text) else ""
+    return (
+        f"{head}{esc(text[left:start])}<mark class=\"rag-quote\">{esc(text[start:end])}</mark>"
+        f"{esc(text[end:right])}{tail}"
+    )
+
+
+def source_card(citation: Citation, document: Document | None, prefix: str) -> str:
+    """One cited passage inside its surrounding text, the quote highlighted."""
+    c = citation
+    meta = [esc(c.source)]
+    if c.page:
+        meta.append(f"page {c.page}")
+    meta.append(f"characters {c.start}\u2013{c.end}")
+    meta.append(f"support {c.support:.2f}")
+    if document is not None and document.text[c.start : c.end] == c.quote:
+        left, right = _window(document.text, c.start, c.end, CONTEXT_CHARS)
+        context = _marked(document.text, c.start, c.end, left, right)
+        full = ""
+        if len(document.text) <= FULL_TEXT_MAX_CHARS:
+            whole = _marked(document.text, c.start, c.end, 0, len(document.text))
+            full = f'<details class="rag-full"><summary>Whole article</summary><div class="rag-text">{whole}</div></details>'
+    else:
+        context, full = f'<mark class="rag-quote">{esc(c.quote)}</mark>', ""
+    return (
+        f'<article class="rag-source" id="{prefix}-src-{c.n}" data-doc="{esc(c.doc_id)}">'
+        f'<header><span class="rag-n">[{c.n}]</span> <span class="rag-title">{esc(c.title)}</span></header>'
+        f'<p class="rag-meta">{META_SEP.join(meta)}</p>'
+        f'<div class="rag-text rag-context">{context}</div>{full}</article>'
+    )
+
+
+def sources_html(answer: Answer, documents: Mapping[str, Document], prefix: str) -> str:
+    """The sources panel: one card per citation, in marker order."""
+    if not answer.citations:
+        return '<div class="rag-sources rag-empty">Cited passages appear here.</div>'
+    cards = "".join(source_card(c, documents.get(c.doc_id), prefix) for c in answer.citations)
+    return f'<div class="rag-sources">{cards}</div>'
+
+
+# -- library --------------------------------------------------------------------
+def added_label(added_at: str) -> str:
+    """``2025-06-10T11:48:03+00:00`` as ``2025-06-10 11:48 UTC``."""
+    try:
+        when = dt.datetime.fromisoformat(added_at)
+    except ValueError:
+        return added_at
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def size_label(chars: int) -> str:
+    return f"{chars:,} chars" if chars < 10_000 else f"{chars / 1000:,.0f}k chars"
+
+
+def library_rows(infos: Sequence[DocumentInfo]) -> list[list[object]]:
+    """Rows of the documents table (Gradio shows them as plain text)."""
+    return [[i.title, i.source, size_label(i.chars), i.chunks, added_label(i.added_at), i.doc_id] for i in infos]
+
+
+def doc_choices(infos: Sequence[DocumentInfo]) -> list[tuple[str, str]]:
+    """``(label, doc_id)`` pairs for the document pickers."""
+    def label(i: DocumentInfo) -> str:
+        title = i.title if len(i.title) <= DOC_LABEL_TITLE_CHARS else i.title[: DOC_LABEL_TITLE_CHARS - 1] + "\u2026"
+        return f"{title} \u00b7 {i.doc_id[:8]}"
+
+    return [(label(i), i.doc_id) for i in infos]
+
+
+def status_html(status: IndexStatus, generators: Mapping[str, str], index_dir: str) -> str:
+    """The index status: counts, embedder, device, generator availability."""
+    rows = [
+        ("Documents", f"{status.documents:,}"),
+        ("Passages (chunks)", f"{status.chunks:,} ({status.max_chars} chars, {status.overlap_chars} overlap)"),
+        ("Embedder", f"{status.embedder} ({status.dimension or '?'} dims)"),
+        ("Device", status.device),
+        ("Vector index", f"{status.index_kind}, {status.vectors:,} vectors"),
+        ("Answers written by", generators.get("auto_uses", "?")),
+        ("Seq2seq model", f"{generators.get('seq2seq_model', '?')}: {generators.get('seq2seq_available', '?')}"),
+        ("Index folder", f"{index_dir} ({status.disk_bytes / 1e6:.1f} MB)"),
+    ]
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
+    return f'<dl class="rag-status">{items}</dl>'
