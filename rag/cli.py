@@ -195,7 +195,6 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    os.environ.pop("HF_HUB_OFFLINE", None)
     from rag.models import pull
 
     path = pull(args.model)
@@ -293,10 +292,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def quiet_libraries() -> None:
-    """Offline by default; no library progress bars or warnings on the terminal."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+def quiet_libraries(offline: bool = True) -> None:
+    """Offline unless pulling; no library progress bars or warnings on the terminal.
+
+    Must run before huggingface_hub is imported: it reads HF_HUB_OFFLINE once.
+    """
+    if offline:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import logging
@@ -320,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 1
-    quiet_libraries()
+    quiet_libraries(offline=args.handler is not cmd_pull)
     from rag.errors import RagError
 
     try:

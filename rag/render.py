@@ -81,11 +81,16 @@ def docs_text(infos: Sequence[DocumentInfo]) -> str:
 
 
 def sources_text(answer: Answer, width: int = 100) -> str:
-    lines = []
+    """Citations grouped under their document: title and source once, then each quote."""
+    lines: list[str] = []
+    current = None
     for c in answer.citations:
+        if c.doc_id != current:
+            current = c.doc_id
+            lines.append(f"  {c.title}  ({c.source})")
         page = f", page {c.page}" if c.page else ""
-        lines.append(f"[{c.n}] {c.title} ({c.source}{page}) chars {c.start}-{c.end}, support {c.support:.2f}")
-        lines.append(textwrap.indent(textwrap.fill(f"\u201c{' '.join(c.quote.split())}\u201d", width - 4), "    "))
+        quote = textwrap.fill(f"\u201c{' '.join(c.quote.split())}\u201d", width - 8, subsequent_indent=" " * 8)
+        lines.append(f"    [{c.n}] chars {c.start}-{c.end}{page}:\n        {quote}")
     return "\n".join(lines)
 
 

@@ -97,3 +97,13 @@ def parse_facts() -> list[dict]:
         elif line.strip().startswith("- Unrelated:") and current:
             facts.append({"file": current, "unrelated": line.split("- Unrelated:", 1)[1].strip()})
     return facts
+
+
+@pytest.fixture(scope="session")
+def tiny_t5_dir(tmp_path_factory) -> Path:
+    """A tiny random T5 checkpoint folder, built offline from fixture text (tests/tiny_t5.py)."""
+    from tiny_t5 import build_tiny_t5
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.iterdir())]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(DATA.glob("*.txt"))]
+    return build_tiny_t5(tmp_path_factory.mktemp("tiny-t5-pipeline"), texts)

@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.embedding import Embedder
 from rag.generation.base import OVERVIEW_BY_LENGTH, POINTS_BY_LENGTH, Length
-from rag.generation.short_answer import PATTERNS, question_type, short_answer_span
+from rag.generation.short_answer import question_type, short_answer_span
 from rag.sentences import split_sentences
 from rag.settings import Settings
 from rag.tokens import content_terms, idf_weights, weighted_overlap, words
@@ -100,14 +100,15 @@ class ExtractiveGenerator:
         idf = idf_weights(terms)
         query = content_terms(question)
         lexical = np.array([weighted_overlap(query, t, idf) for t in terms])
-        kind = question_type(question)
-        typed = np.array(
-            [0.1 if kind and any(p.search(c.text) for p in PATTERNS[kind]) else 0.0 for c in candidates]
-        )
+        # A sentence holding a span of the kind asked for (a date for "when"...) that is
+        # not just words of the question is more likely to answer it.
+        typed = np.zeros(len(candidates))
+        if question_type(question):
+            typed = np.array([0.2 if short_answer_span(question, c.text) else -0.2 for c in candidates])
         return 0.6 * cosine + 0.4 * lexical + typed
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Draft:
-        candidates = sentence_candidates(passages)
+        candidates = sentence_candidates(passages, prose_only=True) or sentence_candidates(passages)
         if not candidates:
             return Draft(sentences=(), abstained=True)
         scores = self.score_sentences(question, candidates)

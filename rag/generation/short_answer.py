@@ -26,6 +26,8 @@ _NUMBER_WORDS = (
 )
 _MAGNITUDE = r"(?:\s(?:million|billion|trillion|thousand|hundred|percent|per cent|percentage points?))*"
 
+_NAME = re.compile(r"\b(?:[A-Z][\w’'-]*\.?(?:\s+(?:of|de|van|von|der|la|al|bin)\s+|\s+)?)*[A-Z][\w’'-]+")
+
 PATTERNS: dict[str, list[re.Pattern[str]]] = {
     "number": [
         re.compile(rf"(?:[$€£¥]\s?)?\d[\d,]*(?:\.\d+)?(?:\s?%)?{_MAGNITUDE}(?:\s?(?:km|kg|mph|m|ft|miles|tons|tonnes|degrees|°C|°F))?"),
@@ -37,22 +39,31 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         re.compile(rf"\b(?:early |mid-|late )?{_MONTH}\s+\d{{4}}\b"),
         re.compile(rf"\b(?:last |next |this )?{_WEEKDAY}\b"),
         re.compile(r"\b(?:early |mid-|late |the )?(?:1[5-9]|20)\d{2}s?\b"),
+        re.compile(r"\b(?:the )?year \d{1,4}(?: (?:AD|BC|BCE|CE))?\b|\b(?:AD|CE) \d{1,4}\b|\b\d{1,4} (?:AD|BC|BCE|CE)\b"),
         re.compile(rf"\b(?:in |this |last |next )?(?:spring|summer|autumn|fall|winter|{_MONTH})\b"),
     ],
-    "name": [
-        re.compile(r"\b(?:[A-Z][\w’'-]*\.?(?:\s+(?:of|de|van|von|der|la|al|bin)\s+|\s+)?)*[A-Z][\w’'-]+"),
+    "name": [_NAME],
+    # People: two or more capitalized words (Tom Reyes), or one after a title (President Trump).
+    "person": [
+        re.compile(r"\b[A-Z][\w’'-]+(?:\s+(?:[A-Z]\.\s*)*[A-Z][\w’'-]+)+"),
+        re.compile(r"\b(?:Mr|Mrs|Ms|Dr)\.\s(?P<span>[A-Z][\w’'-]+)"),
     ],
+    # Places: a capitalized name after a preposition of place.
+    "place": [re.compile(r"\b(?:in|at|near|from|to|of|outside|across)\s(?:the\s)?(?P<span>" + _NAME.pattern + ")")],
 }
+_NOT_PERSON_BEFORE = re.compile(r"\b(?:in|at|near|from|to|of|outside|across|the)\s+$")
 
 _TYPES: list[tuple[str, re.Pattern[str]]] = [
     ("date", re.compile(r"^\s*(when|since when)\b|\b(what|which) (year|date|day|month|decade|century)\b|\bhow long ago\b", re.I)),
     ("number", re.compile(r"\bhow (much|many|long|far|old|big|large|high|fast|often)\b|\bwhat (percentage|share|proportion|fraction|number|amount|sum|price|cost|rate|total)\b|\bby how\b", re.I)),
-    ("name", re.compile(r"^\s*(who|whom|whose|where)\b|\b(which|what) (company|firm|person|city|country|town|team|organi[sz]ation|agency|group|minister|official|party|state|region|club|university|school|airline|ministry)\b", re.I)),
+    ("person", re.compile(r"^\s*(who|whom|whose)\b", re.I)),
+    ("place", re.compile(r"^\s*where\b|\b(which|what) (city|country|town|region|state|village|island|county|province)\b", re.I)),
+    ("name", re.compile(r"\b(which|what) (company|firm|person|city|country|town|team|organi[sz]ation|agency|group|minister|official|party|state|region|club|university|school|airline|ministry)\b", re.I)),
 ]
 
 
 def question_type(question: str) -> str | None:
-    """ "number", "date", "name" or None for the kind of answer ``question`` asks for."""
+    """ "number", "date", "person", "place", "name" or None: the kind of answer ``question`` asks for."""
     for kind, pattern in _TYPES:
         if pattern.search(question):
             return kind
@@ -60,7 +71,12 @@ def question_type(question: str) -> str | None:
 
 
 def _candidates(sentence: str, kind: str) -> list[tuple[int, int]]:
-    spans = {(m.start(), m.end()) for p in PATTERNS[kind] for m in p.finditer(sentence) if m.group().strip()}
+    spans = {
+        m.span("span") if "span" in m.groupdict() else m.span()
+        for p in PATTERNS[kind]
+        for m in p.finditer(sentence)
+        if m.group().strip()
+    }
     # Keep the longest of overlapping candidates (e.g. "June 9, 2025" over "2025").
     ordered = sorted(spans, key=lambda s: (s[0], -(s[1] - s[0])))
     kept: list[tuple[int, int]] = []
@@ -69,6 +85,11 @@ def _candidates(sentence: str, kind: str) -> list[tuple[int, int]]:
             continue
         kept.append(span)
     return kept
+
+
+# "said on Wednesday": in news, a date right after a reporting verb dates the report, not the event.
+_REPORTED = re.compile(r"\b(?:said|says|announced|reported|told|confirmed|stated|added)\s+(?:on\s+|late\s+|early\s+)?$", re.I)
+_REPORTING_QUESTION = re.compile(r"\b(?:say|said|announce|report|tell|told|confirm|state)", re.I)
 
 
 def _anchors(sentence: str, question: str) -> list[int]:
@@ -88,8 +109,12 @@ def short_answer_span(question: str, sentence: str) -> tuple[int, int] | None:
         text = sentence[start:end].strip(" ,.;:")
         if not text or set(words(text)) <= question_words:
             continue
-        if kind == "name" and start == 0 and len(words(text)) == 1:
+        if kind == "person" and _NOT_PERSON_BEFORE.search(sentence[:start]):
+            continue  # "near the village of Hollin" is a place
+        if kind in ("name", "place") and start == 0 and len(words(text)) == 1:
             continue  # a capitalized first word is usually not a name
+        if kind == "date" and _REPORTED.search(sentence[:start]) and not _REPORTING_QUESTION.search(question):
+            continue
         start = sentence.index(text, start)
         candidates.append((start, start + len(text)))
     if not candidates:
