@@ -34,7 +34,7 @@ def _settings(args: argparse.Namespace):
     from rag.settings import Settings
 
     changes: dict[str, Any] = {"index_dir": Path(args.index_dir)}
-    for name in ("embedder_model", "device", "generator", "seq2seq_model", "top_k"):
+    for name in ("embedder_model", "device", "generator", "seq2seq_model", "top_k", "max_new_tokens", "num_beams"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -219,6 +219,8 @@ def _command(sub, name: str, handler: Handler, help_: str, example: str) -> argp
 def _generation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--generator", choices=["auto", "seq2seq", "extractive"], help="who writes (default: auto)")
     parser.add_argument("--model", dest="seq2seq_model", metavar="ID_OR_DIR", help="seq2seq checkpoint id or folder")
+    parser.add_argument("--max-new-tokens", type=int, help="seq2seq: longest output per call (default 160)")
+    parser.add_argument("--beams", dest="num_beams", type=int, help="seq2seq: beam search width (default 4)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 

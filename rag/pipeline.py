@@ -17,7 +17,7 @@ from rag.generation.base import Length
 from rag.generation.registry import fallback_notice, make_generator, resolve_name
 from rag.index import Index
 from rag.retrieval import search
-from rag.types import Answer, Coverage, Document, Draft, Passage, Sentence
+from rag.types import Answer, Coverage, Document, Draft, DraftSentence, Passage, Sentence
 
 ABSTAIN_TEXT = "The articles do not answer this question."
 MAX_BRIEF_DOCUMENTS = 8
@@ -117,6 +117,21 @@ def _topic_documents(index: Index, topic: str) -> list[str]:
     return list(dict.fromkeys(relevant))[:MAX_BRIEF_DOCUMENTS]
 
 
+def _cover_missing(index: Index, draft: Draft, missing: Sequence[Document], passages: Sequence[Passage]) -> Draft:
+    """Add, for each document the draft left uncited, its most central sentence as a quoted point."""
+    from rag.generation.extractive import ExtractiveGenerator
+
+    quoter = ExtractiveGenerator(index.settings, index.embedder)
+    extra = []
+    for doc in missing:
+        own = [p for p in passages if p.document.id == doc.id]
+        central = quoter.brief([doc], own, "short").sentences
+        extra += [DraftSentence(s.text, "point", s.sources) for s in central if s.section == "overview"][:1]
+    points = [s for s in draft.sentences if s.section != "overview"]
+    rest = [s for s in draft.sentences if s.section == "overview"]
+    return Draft(sentences=tuple(points + extra + rest), short_answer=draft.short_answer)
+
+
 def brief(
     index: Index,
     doc_ids: Sequence[str] | None = None,
@@ -147,6 +162,10 @@ def brief(
     draft = generator.brief(list(documents.values()), passages, length, topic)
     timings["generate_s"] = time.perf_counter() - generating
     answer = _finish(index, draft, passages, name, generator.model_id, timings)
+    missing = [d for d in chosen if d not in {c.doc_id for c in answer.citations}]
+    if missing and not answer.abstained:
+        draft = _cover_missing(index, draft, [documents[d] for d in missing], passages)
+        answer = _finish(index, draft, passages, name, generator.model_id, timings)
     timings["total_s"] = time.perf_counter() - started
     coverage = tuple(
         Coverage(
