@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
 import re
 import shutil
 import tempfile
@@ -36,14 +35,13 @@ from rag.render import answer_markdown
 from rag.settings import Settings
 from rag.types import Answer, Document
 from rag.web_render import (
-    answer_html, badge_html, coverage_html, doc_choices, library_rows, message_html, sources_html, status_html,
+    EMPTY_SOURCES, answer_html, badge_html, coverage_html, doc_choices, library_rows, message_html, sources_html, status_html,
 )
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_QUESTION_CHARS = 2_000
 LABEL_MAX_CHARS = 120
-Report = Callable[[int, int, str], None]
-log = logging.getLogger("rag.web")
+Report = Callable[[int, int, str, str], None]
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,7 @@ class LibraryView:
     status: str
 
 
-def _quiet(done: int, total: int, desc: str) -> None:
+def _quiet(done: int, total: int, desc: str, unit: str) -> None:
     """A progress report that goes nowhere."""
 
 
@@ -78,10 +76,7 @@ def safe_label(name: str) -> str:
 
 
 def _error_view(message: str) -> AnswerView:
-    return AnswerView(answer=message_html(message, "error"), sources=sources_html(_EMPTY, {}, "x"))
-
-
-_EMPTY = Answer(text="", sentences=(), citations=(), generator="", model="")
+    return AnswerView(answer=message_html(message, "error"), sources=EMPTY_SOURCES)
 
 
 class WebActions:
@@ -131,9 +126,10 @@ class WebActions:
         return LibraryView(rows=library_rows(infos), choices=doc_choices(infos), status=status)
 
     def generator_note(self) -> str:
-        """A line saying which generators can run here."""
+        """A short line saying what "auto" uses on this machine."""
         g = generator_availability(self.settings)
-        return f"auto uses {g['auto_uses']} here; seq2seq model {g['seq2seq_model']}: {g['seq2seq_available']}"
+        here = "installed" if g["seq2seq_available"] == "yes" else "not installed"
+        return f"auto uses {g['auto_uses']} here ({g['seq2seq_model']} {here})"
 
     @staticmethod
     def _check_generator(generator: str | None) -> str | None:
@@ -149,7 +145,7 @@ class WebActions:
         """Answer ``question`` with citations, or show why not."""
         question = (question or "").strip()
         if not question:
-            return AnswerView(answer=message_html("Type a question first.", "info"), sources=sources_html(_EMPTY, {}, "ask"))
+            return AnswerView(answer=message_html("Type a question first.", "info"), sources=EMPTY_SOURCES)
         try:
             if len(question) > MAX_QUESTION_CHARS:
                 raise BadInputError(f"the question is {len(question)} characters; keep it under {MAX_QUESTION_CHARS}")
@@ -191,7 +187,7 @@ class WebActions:
             raise BadInputError(f"{label}: unsupported file type {suffix or '(none)'!r}; upload .txt, .md, .html or .pdf")
         size = path.stat().st_size
         if size > MAX_UPLOAD_BYTES:
-            raise BadInputError(f"{label}: {size / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES // 2**20} MB upload limit; "
+            raise BadInputError(f"{label}: {size / 2**20:.1f} MB is over the {MAX_UPLOAD_BYTES // 2**20} MB upload limit; "
                                 f"add it with `rag ingest` instead")
         staged = self.upload_dir / f"{uuid.uuid4().hex}{suffix}"
         with path.open("rb") as src, staged.open("xb") as dst:
@@ -217,7 +213,7 @@ class WebActions:
         documents: list[Document] = []
         problems: list[str] = []
         for i, (path, label) in enumerate(zip(paths, labels)):
-            report(i, len(paths), f"Reading {label}")
+            report(i, len(paths), f"Reading {label}", "files")
             try:
                 documents.append(self._read_upload(Path(path), label))
             except (BadInputError, OSError) as e:
@@ -239,7 +235,7 @@ class WebActions:
         if documents:
             try:
                 with self.index() as index:
-                    done = index.add(documents, lambda n, total: report(n, total, "Embedding passages"))
+                    done = index.add(documents, lambda n, total: report(n, total, "Embedding passages", "passages"))
             except RagError as e:
                 failure = message_html(str(e), "error")
         summary = f"Added {len(done.added)} document(s) ({done.chunks} passages)."

@@ -17,10 +17,12 @@ from typing import Mapping, Sequence
 from rag.index import IndexStatus
 from rag.types import Answer, Citation, Document, DocumentInfo
 
-CONTEXT_CHARS = 320
+CONTEXT_BEFORE_CHARS = 200
+CONTEXT_AFTER_CHARS = 280
 FULL_TEXT_MAX_CHARS = 200_000
 DOC_LABEL_TITLE_CHARS = 70
 META_SEP = " \u00b7 "
+EMPTY_SOURCES = '<div class="rag-sources rag-empty">Cited passages appear here.</div>'
 
 
 def esc(text: object) -> str:
@@ -121,13 +123,13 @@ def coverage_html(answer: Answer) -> str:
 
 
 # -- sources --------------------------------------------------------------------
-def _window(text: str, start: int, end: int, chars: int) -> tuple[int, int]:
-    """A span around ``[start, end)`` of about ``chars`` each side, cut at whitespace."""
-    left = max(0, start - chars)
+def _window(text: str, start: int, end: int, before: int, after: int) -> tuple[int, int]:
+    """A span from about ``before`` characters ahead of ``[start, end)`` to ``after`` past it, cut at whitespace."""
+    left = max(0, start - before)
     if left > 0:
         space = text.find(" ", left, start)
         left = space + 1 if space >= 0 else left
-    right = min(len(text), end + chars)
+    right = min(len(text), end + after)
     if right < len(text):
         space = text.rfind(" ", end, right)
         right = space if space >= 0 else right
@@ -153,10 +155,10 @@ def source_card(citation: Citation, document: Document | None, prefix: str) -> s
     meta.append(f"characters {c.start}\u2013{c.end}")
     meta.append(f"support {c.support:.2f}")
     if document is not None and document.text[c.start : c.end] == c.quote:
-        left, right = _window(document.text, c.start, c.end, CONTEXT_CHARS)
+        left, right = _window(document.text, c.start, c.end, CONTEXT_BEFORE_CHARS, CONTEXT_AFTER_CHARS)
         context = _marked(document.text, c.start, c.end, left, right)
         full = ""
-        if len(document.text) <= FULL_TEXT_MAX_CHARS:
+        if (left, right) != (0, len(document.text)) and len(document.text) <= FULL_TEXT_MAX_CHARS:
             whole = _marked(document.text, c.start, c.end, 0, len(document.text))
             full = f'<details class="rag-full"><summary>Whole article</summary><div class="rag-text">{whole}</div></details>'
     else:
@@ -172,7 +174,7 @@ def source_card(citation: Citation, document: Document | None, prefix: str) -> s
 def sources_html(answer: Answer, documents: Mapping[str, Document], prefix: str) -> str:
     """The sources panel: one card per citation, in marker order."""
     if not answer.citations:
-        return '<div class="rag-sources rag-empty">Cited passages appear here.</div>'
+        return EMPTY_SOURCES
     cards = "".join(source_card(c, documents.get(c.doc_id), prefix) for c in answer.citations)
     return f'<div class="rag-sources">{cards}</div>'
 

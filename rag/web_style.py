@@ -1,8 +1,10 @@
 """The web UI's look: a quiet reading room, with fonts that ship with Gradio.
 
-Every font is local (Gradio's bundled Source Sans, IBM Plex Mono and Lora
-files, then system fonts), so the page never asks Google Fonts or any other
-host for anything. Colours and layout only; no scripts.
+Every font is local: Gradio's bundled Source Sans Pro and IBM Plex Mono
+files for the controls, the system's serif fonts for article text. The page
+never asks Google Fonts or any other host for anything. Gradio's bundled
+semibold (and Lora) files are small subsets missing most letters, so only the
+regular and bold files are used. Colours and layout only; no scripts.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ def theme() -> Any:
     import gradio as gr
     from gradio.themes.utils import fonts
 
-    sans = [fonts.LocalFont(SANS[0], weights=(400, 600)), *SANS[1:]]
-    mono = [fonts.LocalFont(MONO[0], weights=(400, 600)), *MONO[1:]]
+    sans = [fonts.LocalFont(SANS[0], weights=(400, 700)), *SANS[1:]]
+    mono = [fonts.LocalFont(MONO[0], weights=(400, 700)), *MONO[1:]]
     return gr.themes.Default(
         primary_hue="emerald", secondary_hue="amber", neutral_hue="stone", font=sans, font_mono=mono,
     ).set(
@@ -30,25 +32,26 @@ def theme() -> Any:
         button_primary_background_fill="#1f5f4a",
         button_primary_background_fill_hover="#184c3b",
         button_primary_text_color="#ffffff",
+        button_cancel_background_fill="#9b3b30",
+        button_cancel_background_fill_hover="#7f2f26",
+        button_cancel_text_color="#ffffff",
     )
 
 
+SERIF = "Charter, 'Iowan Old Style', Georgia, 'Palatino Linotype', 'Book Antiqua', 'DejaVu Serif', serif"
+
 CSS = """
-@font-face { font-family: 'Lora'; font-weight: 400; font-style: normal;
-  src: url('static/fonts/Lora/Lora-Regular.woff2') format('woff2'); }
-@font-face { font-family: 'Lora'; font-weight: 600; font-style: normal;
-  src: url('static/fonts/Lora/Lora-SemiBold.woff2') format('woff2'); }
 
 .gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
 .rag-masthead { padding: 18px 4px 6px; border-bottom: 1px solid #e4ddcf; margin-bottom: 6px; }
-.rag-masthead h1 { font-family: 'Lora', Georgia, serif; font-weight: 600; font-size: 1.9rem;
+.rag-masthead h1 { font-family: SERIF_STACK; font-weight: 600; font-size: 1.9rem;
   margin: 0; color: #1f2a24; letter-spacing: 0.01em; }
 .rag-masthead p { margin: 4px 0 0; color: #6b6358; }
 
-.rag-answer, .rag-text { font-family: 'Lora', Georgia, 'Times New Roman', serif; color: #22201c; }
+.rag-answer, .rag-text { font-family: SERIF_STACK; color: #22201c; }
 .rag-answer { font-size: 1.08rem; line-height: 1.7; padding: 4px 2px; }
 .rag-answer p { margin: 0 0 0.7em; }
-.rag-answer .rag-section, .rag-coverage .rag-section { font-family: inherit; font-size: 0.8rem;
+.rag-section { font-family: SERIF_STACK; font-weight: 600; font-size: 0.8rem;
   text-transform: uppercase; letter-spacing: 0.08em; color: #6b6358; margin: 0.6em 0 0.3em; }
 .rag-points { margin: 0 0 0.8em 1.2em; padding: 0; }
 .rag-points li { margin: 0 0 0.45em; }
@@ -76,7 +79,7 @@ a.rag-cite:hover { text-decoration: underline; background: #e3efe8; border-radiu
 .rag-source { background: #fffdf8; border: 1px solid #e4ddcf; border-left: 4px solid #c9bfae;
   border-radius: 6px; padding: 10px 14px; scroll-margin-top: 12px; transition: border-color 0.3s, box-shadow 0.3s; }
 .rag-source:target { border-left-color: #1f5f4a; box-shadow: 0 0 0 2px #cfe3d8; }
-.rag-source header { font-weight: 600; color: #1f2a24; }
+.rag-source header { font-family: SERIF_STACK; font-weight: 600; color: #1f2a24; }
 .rag-source .rag-n { color: #1f5f4a; }
 .rag-meta { font-size: 0.8rem; color: #7a6f5f; margin: 2px 0 8px; word-break: break-all; }
 .rag-text { white-space: pre-wrap; font-size: 0.97rem; line-height: 1.6; }
@@ -93,8 +96,12 @@ mark.rag-quote { background: #fbe7a6; color: inherit; padding: 1px 0; border-rad
 .rag-coverage ul { margin: 0 0 0 1.1em; padding: 0; font-size: 0.9rem; }
 .rag-muted { color: #8a7f70; font-size: 0.85em; }
 
+.rag-panel-title { font-family: SERIF_STACK; font-weight: 600; font-size: 1.15rem;
+  color: #1f2a24; margin: 4px 0 0; }
+#library-table table, #library-table td, #library-table th, #library-table span {
+  font-family: 'Source Sans Pro', ui-sans-serif, system-ui, sans-serif !important; }
 .rag-status { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0;
   font-size: 0.9rem; }
 .rag-status dt { color: #7a6f5f; }
 .rag-status dd { margin: 0; color: #22201c; word-break: break-word; }
-"""
+""".replace("SERIF_STACK", SERIF)

@@ -1,0 +1,384 @@
+"""The web UI in a real browser: Debian chromium driven by Playwright.
+
+One real server per module (``python ui.py`` on a free port with a temporary
+index, the real MiniLM embedder and the extractive generator). The browser
+tests run in file order and build on each other: upload, ask, brief, load a
+hostile article, delete. Every request the pages make is recorded and the
+last test checks that none went to another host. Screenshots of each tab go
+to test-artifacts/. A few fast tests call the UI's back end directly for the
+upload safety rules.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+ARTIFACTS = ROOT / "test-artifacts"
+BRIDGE = DATA / "bridge_reopens.txt"
+BRIDGE_TITLE = "Kessel Bridge Reopens After Eighteen Months of Repairs"
+COST_SENTENCE = "The repairs cost 27 million euros, most of it paid by the regional government."
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+SCRIPT_TITLE = "Harbour council report <script>window.__pwned=1</script>"
+IMG_MARKUP = '<img src=x onerror="window.__pwned=2">'
+HOSTILE_TEXT = f"""{SCRIPT_TITLE}
+
+The Lowmoor harbour council voted on Tuesday to rebuild the north pier for 4 million euros, a spokesperson said.
+
+A reader pasted the markup {IMG_MARKUP} into a comment, and the paper printed it as text.
+
+The new pier will open next spring, the council said. Fishing boats will moor at the south quay while the
+work goes on, and the harbour master expects some delays for the ferry to the islands during the summer months.
+Local traders asked the council to keep the quayside market open throughout the works, and the council agreed
+to review the plan in the autumn after hearing from residents, skippers and the owners of the harbour cafes.
+"""
+STARTUP_TIMEOUT_S = 240
+ACTION_TIMEOUT_MS = 120_000
+expect.set_options(timeout=ACTION_TIMEOUT_MS)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"ui.py exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(1)
+    pytest.fail(f"ui.py did not answer on {url} within {STARTUP_TIMEOUT_S}s:\n{log.read_text()}")
+
+
+# Runs ui.py with every connection or name lookup to another host refused and logged.
+NET_GUARD = r"""
+import errno, os, runpy, socket, sys
+
+LOG = os.environ["UI_TEST_NET_LOG"]
+LOCAL = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
+_connect, _connect_ex, _getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+
+
+def _refuse(what):
+    with open(LOG, "a") as log:
+        log.write(what + "\n")
+    return OSError(errno.ENETUNREACH, "network blocked by the test (" + what + ")")
+
+
+def _guarded(original):
+    def call(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and str(address[0]) not in LOCAL:
+            raise _refuse("connect " + repr(address))
+        return original(sock, address)
+    return call
+
+
+def getaddrinfo(host, *args, **kwargs):
+    if host is None or str(host) in LOCAL:
+        return _getaddrinfo(host, *args, **kwargs)
+    raise _refuse("resolve " + repr(host))
+
+
+socket.socket.connect, socket.socket.connect_ex = _guarded(_connect), _guarded(_connect_ex)
+socket.getaddrinfo = getaddrinfo
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.fixture(scope="module")
+def net_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the server records every attempt to reach another host (none expected)."""
+    return tmp_path_factory.mktemp("net") / "attempts.log"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, net_log: Path) -> Iterator[str]:
+    """``python ui.py`` with the network blocked, on a free port with an empty index; yields its URL."""
+    tmp = tmp_path_factory.mktemp("ui")
+    port = _free_port()
+    log = tmp / "server.log"
+    env = {**os.environ, "UI_TEST_NET_LOG": str(net_log), "PYTHONUNBUFFERED": "1"}
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "GRADIO_ANALYTICS_ENABLED", "GRADIO_TEMP_DIR"):
+        env.pop(name, None)  # ui.py must set up offline mode itself
+    command = [sys.executable, "-c", NET_GUARD, str(ROOT / "ui.py"), "--port", str(port), "--index-dir", str(tmp / "index")]
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_for_server(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def requests_seen() -> list[str]:
+    """Every URL any page of this module asked for (HTTP and WebSocket)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def context(browser: Browser, requests_seen: list[str]) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(viewport={"width": 1360, "height": 900}, accept_downloads=True)
+    ctx.set_default_timeout(ACTION_TIMEOUT_MS)
+    ctx.on("request", lambda request: requests_seen.append(request.url))
+    ctx.on("page", lambda page: page.on("websocket", lambda ws: requests_seen.append(ws.url)))
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture()
+def page(context: BrowserContext, server: str) -> Iterator[Page]:
+    """A fresh tab on the app, loaded and with the library listed."""
+    tab = context.new_page()
+    tab.goto(server)
+    tab.wait_for_selector("#ask-question textarea")
+    tab.wait_for_function("() => window.__pwned === undefined")
+    yield tab
+    tab.close()
+
+
+def _open_tab(page: Page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def _choose(page: Page, elem_id: str, text: str) -> None:
+    """Pick the option containing ``text`` in a Gradio dropdown."""
+    page.click(f"#{elem_id} input")
+    page.locator(f"#{elem_id} li[role=option]", has_text=text).first.click()
+    page.keyboard.press("Escape")
+
+
+def _upload(page: Page, path: Path) -> str:
+    _open_tab(page, "Library")
+    page.set_input_files("#library-upload input[type=file]", str(path))
+    message = page.locator("#ingest-message .rag-msg").first
+    expect(message).to_contain_text("document(s)")
+    return page.inner_text("#ingest-message")
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"), full_page=True)
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+# -- browser tests, in order ------------------------------------------------------
+def test_upload_lists_the_article(page: Page) -> None:
+    message = _upload(page, BRIDGE)
+    assert "Added 1 document(s)" in message or "already in the library" in message
+    table = page.locator("#library-table")
+    expect(table).to_contain_text(BRIDGE_TITLE)
+    expect(table).to_contain_text("upload: bridge_reopens.txt")
+    expect(page.locator("#index-status")).to_contain_text("sentence-transformers/all-MiniLM-L6-v2")
+    status = page.inner_text("#index-status")
+    assert re.search(r"Documents\s+1\b", status), status
+    _shot(page, "library")
+
+
+def test_ask_shows_cited_answer_with_highlighted_quote(page: Page) -> None:
+    article = BRIDGE.read_text(encoding="utf-8")
+    _choose(page, "ask-docs", BRIDGE_TITLE)
+    _choose(page, "ask-generator", "extractive")
+    page.fill("#ask-question textarea", "How much did the bridge repairs cost?")
+    page.click("#ask-button")
+    marker = page.locator("#ask-answer a.rag-cite").first
+    expect(marker).to_be_visible()
+    assert COST_SENTENCE in page.inner_text("#ask-answer")
+    badge = page.inner_text("#ask-badge")
+    assert "extractive" in badge and "all-MiniLM-L6-v2" in badge and re.search(r"\d+\.\d\d s", badge)
+    quotes = page.locator("#ask-sources mark.rag-quote").all_text_contents()
+    assert quotes and all(q and q in article for q in quotes), quotes
+    assert any(COST_SENTENCE in q for q in quotes)
+    expect(page.locator("#ask-sources .rag-source").first).to_contain_text(BRIDGE_TITLE)
+    target = marker.get_attribute("href")
+    marker.click()
+    assert page.evaluate("() => location.hash") == target
+    assert page.evaluate("() => document.querySelector(':target')?.id") == target.lstrip("#")
+    _shot(page, "ask")
+
+
+def test_rag_errors_show_as_messages(page: Page) -> None:
+    _choose(page, "ask-generator", "seq2seq")
+    page.fill("#ask-question textarea", "How much did the bridge repairs cost?")
+    page.click("#ask-button")
+    error = page.locator("#ask-answer .rag-msg-error")
+    expect(error).to_contain_text("google/flan-t5-base")
+    expect(error).to_contain_text("--generator extractive")
+    assert "Traceback" not in page.inner_text("body")
+
+
+def test_pasted_text_is_added(page: Page) -> None:
+    _open_tab(page, "Library")
+    page.get_by_text("Or paste an article").click()
+    page.fill("#paste-title textarea, #paste-title input", "Night trains return")
+    page.fill("#paste-text textarea", "Night trains between Alder and the coast will run again from May, the rail company said.")
+    page.click("#paste-button")
+    expect(page.locator("#ingest-message")).to_contain_text("Added 1 document(s)")
+    table = page.locator("#library-table")
+    expect(table).to_contain_text("Night trains return")
+    expect(table).to_contain_text("pasted text")
+    expect(page.locator("#paste-text textarea")).to_have_value("")
+
+
+def test_briefing_downloads_markdown_with_sources(page: Page) -> None:
+    article = _collapse(BRIDGE.read_text(encoding="utf-8"))
+    _open_tab(page, "Briefing")
+    _choose(page, "brief-docs", BRIDGE_TITLE)
+    page.locator("#brief-length label", has_text="short").click()
+    page.click("#brief-button")
+    expect(page.locator("#brief-answer a.rag-cite").first).to_be_visible()
+    expect(page.locator("#brief-answer")).to_contain_text("Key points")
+    download_button = page.locator("#brief-download")
+    expect(download_button).to_be_visible()
+    with page.expect_download() as info:
+        download_button.click()
+    download = info.value
+    assert download.suggested_filename.endswith(".md")
+    markdown = Path(download.path()).read_text(encoding="utf-8")
+    assert markdown.startswith("# Briefing of 1 document")
+    assert "Key points:" in markdown and "## Sources" in markdown
+    sources = markdown.split("## Sources", 1)[1]
+    quotes = [line.strip()[2:] for line in sources.splitlines() if line.strip().startswith("> ")]
+    assert quotes and all(q in article for q in quotes), quotes
+    assert BRIDGE_TITLE in sources and "[1]" in markdown
+    for quote in page.locator("#brief-sources mark.rag-quote").all_text_contents():
+        assert _collapse(quote) in article
+    _shot(page, "briefing")
+
+
+def test_article_with_script_is_shown_as_text(page: Page, tmp_path: Path) -> None:
+    hostile = tmp_path / "harbour.txt"
+    hostile.write_text(HOSTILE_TEXT, encoding="utf-8")
+    assert "Added 1 document(s)" in _upload(page, hostile)
+    expect(page.locator("#library-table")).to_contain_text(SCRIPT_TITLE)
+    _open_tab(page, "Ask")
+    _choose(page, "ask-docs", "Harbour council")
+    page.fill("#ask-question textarea", "How much will it cost to rebuild the north pier?")
+    page.click("#ask-button")
+    expect(page.locator("#ask-sources .rag-source").first).to_be_visible()
+    sources = page.locator("#ask-sources")
+    expect(sources).to_contain_text(SCRIPT_TITLE)
+    expect(sources).to_contain_text(IMG_MARKUP)
+    page.locator("#ask-sources details.rag-full summary").first.click()
+    _shot(page, "script-article")
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.locator('img[src="x"]').count() == 0
+    assert page.evaluate("() => [...document.scripts].some(s => s.text.includes('__pwned'))") is False
+
+
+def test_delete_removes_the_document(page: Page) -> None:
+    _open_tab(page, "Library")
+    expect(page.locator("#library-table")).to_contain_text(BRIDGE_TITLE)
+    _choose(page, "delete-docs", BRIDGE_TITLE)
+    page.click("#delete-button")
+    expect(page.locator("#delete-message")).to_contain_text("Deleted 1 document(s)")
+    expect(page.locator("#library-table")).not_to_contain_text(BRIDGE_TITLE)
+    expect(page.locator("#library-table")).to_contain_text("Harbour council report")
+    _open_tab(page, "Ask")
+    page.click("#ask-docs input")
+    expect(page.locator("#ask-docs li[role=option]", has_text=BRIDGE_TITLE)).to_have_count(0)
+
+
+def test_no_request_leaves_the_machine(page: Page, server: str, requests_seen: list[str], net_log: Path) -> None:
+    for name in ("Ask", "Briefing", "Library"):
+        _open_tab(page, name)
+    page.wait_for_load_state("networkidle")
+    here = urlparse(server).netloc
+    web = [u for u in requests_seen if urlparse(u).scheme in ("http", "https", "ws", "wss")]
+    assert len(web) > 20  # the pages really loaded: scripts, styles, fonts, API calls
+    assert any("/static/fonts/" in u for u in web)  # fonts came from this server
+    foreign = sorted({u for u in web if urlparse(u).netloc != here})
+    assert foreign == []
+    server_attempts = net_log.read_text().splitlines() if net_log.exists() else []
+    assert server_attempts == []  # nor did the server, which ran with the network blocked
+
+
+# -- the back end's upload rules, without a browser --------------------------------
+@pytest.fixture(scope="module")
+def actions(tmp_path_factory: pytest.TempPathFactory):
+    from rag.settings import Settings
+    from rag.web_actions import WebActions
+
+    tmp = tmp_path_factory.mktemp("actions")
+    return WebActions(Settings(index_dir=tmp / "index"), tmp / "work")
+
+
+def test_client_file_names_are_labels_not_paths() -> None:
+    from rag.web_actions import safe_label
+
+    assert safe_label("../../etc/passwd.txt") == "passwd.txt"
+    assert safe_label("C:\\Users\\x\\notes.md") == "notes.md"
+    assert safe_label("a\x00b\n.txt") == "ab.txt"
+    assert safe_label("") == "upload"
+
+
+def test_oversized_and_unsupported_uploads_are_refused(actions, tmp_path: Path) -> None:
+    from rag.web_actions import MAX_UPLOAD_BYTES
+
+    big = tmp_path / "big.txt"
+    with big.open("wb") as f:
+        f.truncate(MAX_UPLOAD_BYTES + 1)
+    exe = tmp_path / "tool.exe"
+    exe.write_bytes(b"MZ")
+    message = html.unescape(
+        actions.ingest_files([str(big), str(exe), str(BRIDGE)], ["big.txt", "tool.exe", "bridge.txt"])
+    )
+    assert "big.txt: 20.0 MB is over the 20 MB upload limit" in message
+    assert "tool.exe: unsupported file type '.exe'" in message
+    assert "Added 1 document(s)" in message
+    assert list(actions.upload_dir.iterdir()) == []  # staged copies are gone
+    with actions.index() as index:
+        (info,) = index.documents()
+        document = index.document(info.doc_id)
+    assert document.source == "upload: bridge.txt" and document.title == BRIDGE_TITLE
+    assert document.text == BRIDGE.read_text(encoding="utf-8")
+
+
+def test_server_binds_loopback_and_never_shares_by_default() -> None:
+    from rag.web import launch_options
+
+    options = launch_options()
+    assert options["server_name"] == "127.0.0.1" and options["share"] is False
+    assert options["max_file_size"] == 20 * 1024 * 1024

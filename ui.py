@@ -1,0 +1,52 @@
+"""Start the rag web UI: ``python ui.py [--host 127.0.0.1] [--port 7860] [--index-dir index]``.
+
+A thin front end over rag/web.py, like ``rag serve``: reads RAG_INDEX_DIR,
+keeps models offline, binds this machine only unless ``--host`` says
+otherwise, and turns a RagError into a one-line message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ui.py",
+        description="Start the rag web UI: ask, brief and manage your articles in a browser.",
+        epilog="example:\n  python ui.py --index-dir index --port 7860",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 exposes it)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--index-dir", default=os.environ.get("RAG_INDEX_DIR", "index"),
+                        help="index folder (default: ./index, or $RAG_INDEX_DIR)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    from rag.errors import RagError
+    from rag.settings import Settings
+    from rag.web import serve
+
+    try:
+        serve(Settings(index_dir=Path(args.index_dir)), host=args.host, port=args.port)
+    except RagError as e:
+        print(f"rag: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
