@@ -56,7 +56,9 @@ def _rows(path: Path, example: str) -> Iterator[tuple[int, dict[str, Any]]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as e:
-            raise BadInputError(f"{path}:{number}: not valid JSON ({e.msg}); each line must be one object like {example}") from e
+            raise BadInputError(
+                f"{path}:{number}: not valid JSON ({e.msg}); each line must be one object like {example}"
+            ) from e
         if not isinstance(row, dict):
             raise BadInputError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}; write {example}")
         yield number, row

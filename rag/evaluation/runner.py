@@ -9,7 +9,9 @@ short answer when there is one, else on the answer's sentences; containment;
 citation validity; abstention; latency). Unanswerable questions (no gold
 answers) only count for abstention and latency. Summaries: each article's
 short briefing (``brief(..., length="short")``, three sentences) and its
-Lead-3 are scored by ROUGE against the reference in the same run.
+Lead-3 are scored by ROUGE against the reference in the same run. Latency
+is wall time per ``ask``/``brief`` call after one untimed warm-up call, so it
+leaves out loading models.
 
 Returns frozen dataclasses; formatting and printing are the CLI's job
 (rag/evaluation/cli.py). Leaves out significance tests and multi-run averages.
@@ -166,9 +168,14 @@ class SummaryReport:
 # -- shared helpers -------------------------------------------------------------
 @contextmanager
 def temporary_index(settings: Settings) -> Iterator[Index]:
-    """An empty index in a temporary folder, deleted afterwards."""
+    """An empty index in a temporary folder, deleted afterwards.
+
+    Derived model files (ONNX exports) stay where ``settings`` keeps them
+    (by default next to the user's index), so they are made once, not per run.
+    """
+    cache = settings.model_cache_dir or Path(settings.index_dir) / "models"
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as folder:
-        index = Index.open(settings.with_(index_dir=Path(folder)))
+        index = Index.open(settings.with_(index_dir=Path(folder), model_cache_dir=cache))
         try:
             yield index
         finally:
@@ -294,11 +301,14 @@ def run_qa(path: Path, settings: Settings, limit: int | None = None, progress: P
     questions are asked.
     """
     items = load_qa(path)
-    first_by_context = {i.context: i.id for i in reversed(items)}
+    first_by_context: dict[str, str] = {}  # context -> id of its first question, in file order
+    for item in items:
+        first_by_context.setdefault(item.context, item.id)
     asked = _first(items, limit)
     with temporary_index(settings) as index:
         generator, model = _generator(index)
         documents = _ingest(index, {i: c for c, i in first_by_context.items()}, path.name)
+        ask(index, asked[0].question, k=settings.top_k)  # warm-up: latency excludes model loading
         results = []
         for done, item in enumerate(asked, start=1):
             document = documents[first_by_context[item.context]]
@@ -355,6 +365,7 @@ def run_summaries(
     with temporary_index(settings) as index:
         generator, model = _generator(index)
         documents = _ingest(index, {i.id: i.article for i in chosen}, path.name)
+        brief(index, doc_ids=[documents[chosen[0].id].id], length="short")  # warm-up, untimed
         results = []
         for done, item in enumerate(chosen, start=1):
             results.append(summarize_article(index, item, documents[item.id]))
