@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.embedding import Embedder
 from rag.generation.base import OVERVIEW_BY_LENGTH, POINTS_BY_LENGTH, Length
-from rag.generation.short_answer import question_type, short_answer_span
+from rag.generation.short_answer import fits_the_question, question_type, short_answer_span, typed_spans
 from rag.sentences import split_sentences
 from rag.settings import Settings
 from rag.tokens import content_terms, idf_weights, weighted_overlap, words
@@ -101,15 +101,28 @@ class ExtractiveGenerator:
         query = content_terms(question)
         lexical = np.array([weighted_overlap(query, t, idf) for t in terms])
         # A sentence holding a span of the kind asked for (a date for "when"...) that is
-        # not just words of the question is more likely to answer it.
+        # not just words of the question is far more likely to answer it; more so when
+        # the span is followed by the noun a "how many" question counts.
         typed = np.zeros(len(candidates))
         if question_type(question):
-            typed = np.array([0.2 if short_answer_span(question, c.text) else -0.2 for c in candidates])
+            for i, c in enumerate(candidates):
+                spans = typed_spans(question, c.text)
+                typed[i] = 0.2 if spans else -0.2
+                if any(fits_the_question(question, c.text, span) for span in spans):
+                    typed[i] += 0.1
         return 0.6 * cosine + 0.4 * lexical + typed
+
+    @staticmethod
+    def cannot_answer(question: str, candidates: Sequence[Candidate]) -> bool:
+        """A quantity or date question whose passages hold no quantity or date at all is not
+        answered by them. (Whether the thing counted is mentioned is no test: "how many
+        workers" is answered by "140 people".)"""
+        kind = question_type(question)
+        return kind in ("number", "date") and not any(typed_spans(question, c.text) for c in candidates)
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Draft:
         candidates = sentence_candidates(passages, prose_only=True) or sentence_candidates(passages)
-        if not candidates:
+        if not candidates or self.cannot_answer(question, sentence_candidates(passages)):
             return Draft(sentences=(), abstained=True)
         scores = self.score_sentences(question, candidates)
         best = candidates[int(np.argmax(scores))]

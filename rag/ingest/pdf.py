@@ -58,11 +58,13 @@ def _separator(line: str, following: str, width: int) -> str:
 
 
 def _join_paragraph(lines: list[str], width: int) -> str:
-    out = lines[0]
-    for line in lines[1:]:
-        sep = _separator(out.rsplit("\n", 1)[-1], line, width)
-        out = (out[:-1] if sep == "" else out + sep) + line
-    return out
+    parts = [lines[0]]
+    for previous, line in zip(lines, lines[1:], strict=False):
+        sep = _separator(previous, line, width)
+        if sep == "":
+            parts[-1] = parts[-1][:-1]  # drop the hyphen
+        parts.extend((sep, line))
+    return "".join(parts)
 
 
 def join_wrapped_lines(text: str) -> str:
