@@ -34,10 +34,12 @@ def _settings(args: argparse.Namespace):
     from rag.settings import Settings
 
     changes: dict[str, Any] = {"index_dir": Path(args.index_dir)}
-    for name in ("embedder_model", "device", "generator", "seq2seq_model", "top_k", "max_new_tokens", "num_beams"):
+    for name in ("embedder_model", "embedder_backend", "device", "generator", "seq2seq_model", "top_k", "max_new_tokens", "num_beams"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
+    if getattr(args, "max_file_mb", None) is not None:
+        changes["max_file_bytes"] = int(args.max_file_mb * 1_000_000)
     return Settings().with_(**changes)
 
 
@@ -71,9 +73,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.rebuild:
         rebuilt = index.rebuild(_progress("re-embedding"))
         print(f"Rebuilt the index: {rebuilt} chunks re-embedded with {index.settings.embedder_model}.")
-    loaded = load_paths(args.paths, stdin=sys.stdin)
+    loaded = load_paths(args.paths, stdin=sys.stdin, max_bytes=index.settings.max_file_bytes)
     for problem in loaded.problems:
         print(f"skipped: {problem}", file=sys.stderr)
+    for note in loaded.notes:
+        print(f"note: {note}", file=sys.stderr)
     report = index.add(loaded.documents, _progress("embedding"))
     print(
         f"Added {len(report.added)} document(s) ({report.chunks} chunks); "
@@ -132,15 +136,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     index = _open(args)
     status = asdict(index.status())
     status["index_dir"] = str(index.dir)
-    status["generator"] = generator_availability(index.settings)
+    available = generator_availability(index.settings)
+    status["generator"] = (
+        f"auto uses {available['auto_uses']}; seq2seq {available['seq2seq_model']}: {available['seq2seq_available']}"
+    )
     problems = index.check() if args.check else []
     if args.check:
         status["check"] = problems or "ok"
     if args.json:
         _print_json(status)
     else:
+        width = max(len(key) for key in status)
         for key, value in status.items():
-            print(f"{key:>14}: {value}")
+            print(f"{key:>{width}}: {value}")
     return 1 if problems else 0
 
 
@@ -235,11 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="index folder (default: ./index, or $RAG_INDEX_DIR)")
     parser.add_argument("--embedder", dest="embedder_model", help="sentence-transformers model id or folder")
     parser.add_argument("--device", help="cpu, cuda, mps (default: auto)")
+    parser.add_argument("--backend", dest="embedder_backend", choices=["auto", "torch", "onnx", "onnx-int8"],
+                        help="embedding backend (default auto: ONNX int8 on CPU, PyTorch on GPU)")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
 
     p = _command(sub, "ingest", cmd_ingest, "Add articles (files, folders, or - for stdin) to the index.", "rag ingest seeds/ notes.md -")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--rebuild", action="store_true", help="re-chunk and re-embed everything already stored first")
+    p.add_argument("--max-file-mb", type=float, help="refuse files larger than this (default 20 MB)")
 
     p = _command(sub, "search", cmd_search, "Show the passages most relevant to a query.", 'rag search "air defense" -k 3 --json')
     p.add_argument("query")
@@ -308,7 +319,8 @@ def quiet_libraries(offline: bool = True) -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
-    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+    for name in ("sentence_transformers", "pypdf", "trafilatura", "htmldate", "courlan"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     try:
         from transformers.utils import logging as hf_logging
 

