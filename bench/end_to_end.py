@@ -6,7 +6,7 @@ after one untimed warm-up call that loads the model. Cold start: a fresh `rag as
 process from launch to exit, and a fresh `python ui.py` from launch until its page
 answers HTTP 200 on loopback. Writes the `end_to_end` section of bench/RESULTS.md.
 
-    python bench/end_to_end.py [--repeats 3] [--no-write]
+    python bench/end_to_end.py [--repeats 3] [--write]
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ import urllib.request
 from pathlib import Path
 from typing import Sequence
 
-from common import ROOT, percentile, table, write_section
+from common import ROOT, free_port, percentile, table, write_section
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -65,12 +64,6 @@ def warm_latencies(folder: Path) -> list[list[object]]:
     return rows
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def cli_cold_start(folder: Path, repeats: int) -> list[float]:
     env = {**os.environ, "RAG_INDEX_DIR": str(folder / "cold")}
     subprocess.run([RAG, "ingest", str(ROOT / "seeds")], env=env, check=True, capture_output=True)
@@ -109,7 +102,7 @@ def ui_cold_start(folder: Path, repeats: int) -> list[float]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    parser.add_argument("--write", action="store_true", help="write the section of bench/RESULTS.md")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -130,8 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "includes Python start, imports and loading MiniLM):\n\n" + cold_table + "\n"
     )
     print(body)
-    if not args.no_write:
-        write_section("end_to_end", "End to end: ask and brief latency, cold starts", "python bench/end_to_end.py", body)
+    if args.write:
+        write_section("end_to_end", "End to end: ask and brief latency, cold starts", "python bench/end_to_end.py --write", body)
     return 0
 
 

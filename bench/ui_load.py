@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from urllib.parse import urlparse
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from common import ROOT, percentile, table, write_section  # noqa: E402
+from common import ROOT, free_port, percentile, table, write_section  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 OUT = ROOT / "bench" / "out" / "ui_load.json"
@@ -77,12 +76,6 @@ def build_index(index_dir: Path) -> int:
     count = len(index.documents())
     index.close()
     return count
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(index_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
