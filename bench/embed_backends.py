@@ -24,7 +24,6 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-
 from common import ROOT, percentile, synthetic_articles, table, write_section  # noqa: E402
 from retrieval_quality import collections, evaluate  # noqa: E402
 
