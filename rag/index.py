@@ -313,8 +313,7 @@ class Index:
         embeddings = self.embedder.encode([c.text for c in chunks], progress)
 
         def write(derived: _Derived) -> None:
-            self.store.db.execute("DELETE FROM chunks")
-            self.store.db.execute("DELETE FROM manifest")
+            self.store.clear_chunks_and_manifest()
             ids = self.store.add_chunks(chunks, embeddings)
             derived.vectors = VectorIndex.build(
                 self.embedder.dimension, lambda: [(ids, embeddings)], len(ids),

@@ -28,10 +28,7 @@ def _relevance(index: Index, query: str, chunk_ids: Sequence[int]) -> np.ndarray
     """Cosine of ``query`` with each chunk's stored vector."""
     if not chunk_ids:
         return np.zeros(0)
-    marks = ",".join("?" * len(chunk_ids))
-    rows = dict(index.store.db.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", list(chunk_ids)))
-    vectors = np.vstack([np.frombuffer(rows[i], dtype=np.float32) for i in chunk_ids])
-    return vectors @ index.embedder.encode_query(query)
+    return index.store.vectors_by_id(chunk_ids) @ index.embedder.encode_query(query)
 
 
 def _documents(index: Index, doc_ids: Sequence[str]) -> dict[str, Document]:

@@ -121,6 +121,11 @@ class Store:
         )
         return [DocumentInfo(*row) for row in rows]
 
+    def clear_chunks_and_manifest(self) -> None:
+        """Drop every chunk and the manifest (a rebuild refills both in the same transaction)."""
+        self.db.execute("DELETE FROM chunks")
+        self.db.execute("DELETE FROM manifest")
+
     def remove_document(self, doc_id: str) -> list[int]:
         """Delete a document and its chunks; return the removed chunk ids."""
         ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
@@ -170,6 +175,12 @@ class Store:
         while rows := cur.fetchmany(batch):
             ids = np.array([r[0] for r in rows], dtype=np.int64)
             yield ids, np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+
+    def vectors_by_id(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of ``ids``, in that order."""
+        marks = ",".join("?" * len(ids))
+        rows = dict(self.db.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", list(ids)))
+        return np.vstack([np.frombuffer(rows[i], dtype=np.float32) for i in ids])
 
     def chunk_texts(self, batch: int = 4096) -> Iterator[list[tuple[int, str]]]:
         """All ``(id, text)`` in batches, for rebuilding the lexical index."""

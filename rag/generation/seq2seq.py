@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 import torch
 from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig
 
+from rag.embedding import pick_device
 from rag.errors import BadInputError, ModelNotFoundError, RagError
 from rag.generation.base import OVERVIEW_BY_LENGTH, POINTS_BY_LENGTH, Length
 from rag.models import family, resolve_seq2seq
@@ -149,14 +150,7 @@ def choose_device(setting: str, model_family: str) -> tuple[str, torch.dtype]:
 
     On cuda T5 runs in bfloat16 where supported (T5 overflows in float16), others in float16.
     """
-    device = setting
-    if setting == "auto":
-        if torch.cuda.is_available():
-            device = "cuda"
-        elif torch.backends.mps.is_available():
-            device = "mps"
-        else:
-            device = "cpu"
+    device = pick_device(setting)
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
             raise RagError(f"Device {setting!r} was asked for but CUDA is not available; use --device auto or cpu.")
