@@ -1,7 +1,7 @@
 """Exceptions raised by the rag package.
 
 Every message says what went wrong and how to fix it. Only the front ends
-(rag/cli.py, ui.py) turn these into one-line messages for a user.
+(rag/cli.py, rag/web/, ui.py) turn these into one-line messages for a user.
 """
 
 from __future__ import annotations
@@ -33,6 +33,14 @@ class ModelNotFoundError(RagError):
 
 class UnknownGeneratorError(RagError):
     """A generator name is not in the registry."""
+
+
+class UnknownBackendError(RagError):
+    """A backend name (embedding backend, store, search engine) is not one rag has."""
+
+
+class DeviceUnavailableError(RagError):
+    """The device asked for (such as cuda) is not available on this machine."""
 
 
 class DocumentNotFoundError(RagError):

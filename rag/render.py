@@ -1,8 +1,10 @@
-"""Plain-text and Markdown renderings of hits, documents and answers.
+"""Plain-text and Markdown renderings of hits, documents and answers, made from the typed data.
 
-Shared by the CLI (terminal) and the UI (Markdown downloads). Returns strings;
-printing is the front end's job. JSON shapes for ``--json`` live here too so
-the CLI and tests agree on one definition.
+Shared by the pipeline (``answer_body`` fills ``Answer.text``), the CLI
+(terminal) and the UI (Markdown downloads). Returns strings; printing is the
+front end's job. JSON shapes for ``--json`` live here too so the CLI and
+tests agree on one definition. Nothing reads these strings back: the HTML of
+the web UI is rendered from the same data (rag/web/render.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,41 @@ import textwrap
 from dataclasses import asdict
 from typing import Any, Sequence
 
-from rag.types import Answer, Document, DocumentInfo, Hit
+from rag.types import Answer, Document, DocumentInfo, Hit, Sentence
+
+SECTION_ORDER = ("point", "overview", "answer")
+
+
+def sentence_line(sentence: Sentence) -> str:
+    """A sentence with its [n] markers, or marked "(unsupported)".
+
+    >>> sentence_line(Sentence("It rained.", (1, 2), True))
+    'It rained. [1][2]'
+    >>> sentence_line(Sentence("Pigs fly."))
+    'Pigs fly. (unsupported)'
+    """
+    marks = "".join(f"[{n}]" for n in sentence.citations)
+    return f"{sentence.text} {marks}".rstrip() if sentence.supported else f"{sentence.text} (unsupported)"
+
+
+def answer_body(sentences: Sequence[Sentence]) -> str:
+    """The text of an answer or briefing: "Key points:" bullets, then "Overview: ...", then answer sentences.
+
+    >>> print(answer_body([Sentence("A.", (1,), True, "point"), Sentence("B.", (2,), True, "overview")]))
+    Key points:
+    - A. [1]
+    <BLANKLINE>
+    Overview: B. [2]
+    """
+    lines = {section: [sentence_line(s) for s in sentences if s.section == section] for section in SECTION_ORDER}
+    parts = []
+    if lines["point"]:
+        parts.append("Key points:\n" + "\n".join(f"- {p}" for p in lines["point"]))
+    if lines["overview"]:
+        parts.append("Overview: " + " ".join(lines["overview"]))
+    if lines["answer"]:
+        parts.append(" ".join(lines["answer"]))
+    return "\n\n".join(parts)
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
@@ -66,7 +102,10 @@ def hits_text(hits: Sequence[Hit], width: int = 100) -> str:
     blocks = []
     for h in hits:
         c = h.chunk
-        head = f"[{h.rank}] {h.score:.3f}  {h.title}  ({h.source})\n    doc {c.doc_id}  chunk {c.id}  chars {c.start}-{c.end}"
+        head = (
+            f"[{h.rank}] {h.score:.3f}  {h.title}  ({h.source})\n"
+            f"    doc {c.doc_id}  chunk {c.id}  chars {c.start}-{c.end}"
+        )
         body = textwrap.indent(textwrap.fill(" ".join(c.text.split()), width - 4), "    ")
         blocks.append(f"{head}\n{body}")
     return "\n\n".join(blocks)

@@ -1,17 +1,45 @@
 """One Settings object holding every tunable of rag, with its default.
 
-Reading files or environment variables happens in the front ends
-(rag/cli.py, ui.py); the package itself only receives a Settings.
+A Settings is frozen: build it once (the front ends do, from their flags and
+environment) and pass it down; per-request choices such as the generator or
+``k`` are call arguments of ``rag.Rag``, never changes to a shared Settings.
+Nothing in the package reads environment variables; ``cache_dir_from``
+is the one helper that turns them into a setting, and only the front ends
+call it.
+
+>>> Settings().with_(top_k=3).top_k
+3
+>>> cache_dir_from({"RAG_CACHE_DIR": "/tmp/rag-cache"}, home=Path("/home/ada"))
+PosixPath('/tmp/rag-cache')
+>>> cache_dir_from({}, home=Path("/home/ada"))
+PosixPath('/home/ada/.cache/rag')
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Mapping
 
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_SEQ2SEQ = "google/flan-t5-base"
 SCHEMA_VERSION = 1
+# The largest file (and extracted text) taken as one article: 20 MB is some thousand
+# long articles; anything bigger is almost surely not one article. The CLI's
+# --max-file-mb and the web UI's uploads both honour Settings.max_file_bytes.
+DEFAULT_MAX_FILE_BYTES = 20_000_000
+CACHE_ENV = "RAG_CACHE_DIR"
+
+
+def cache_dir_from(environ: Mapping[str, str], home: Path | None = None) -> Path:
+    """The model cache folder: ``$RAG_CACHE_DIR``, else ``~/.cache/rag`` (for the front ends)."""
+    if environ.get(CACHE_ENV):
+        return Path(environ[CACHE_ENV]).expanduser()
+    return (home or Path.home()) / ".cache" / "rag"
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "rag"
 
 
 @dataclass(frozen=True)
@@ -19,6 +47,15 @@ class Settings:
     """Every choice rag makes, in one place. Change with ``settings.with_(...)``."""
 
     index_dir: Path = Path("index")
+    # Where rag keeps files derived from models (ONNX exports under models/), shared
+    # by every index of this user. Never inside an index folder.
+    cache_dir: Path = field(default_factory=_default_cache_dir)
+    # Storage: the store holds the truth (documents, chunks, vectors), the search
+    # engine the indexes derived from it (rag/storage/).
+    store: str = "sqlite"
+    search_engine: str = "local"
+    # How long a writer waits for another writer's lock before giving up (0: refuse at once).
+    lock_timeout_s: float = 60.0
     # Embedding
     embedder_model: str = DEFAULT_EMBEDDER
     # "auto": ONNX int8 on a CPU (2.2x faster ingest, same recall@5 on eval/qa.jsonl;
@@ -26,8 +63,6 @@ class Settings:
     embedder_backend: str = "auto"
     device: str = "auto"
     batch_size: int = 32
-    # Where derived model files (ONNX exports) are kept; None: ~/.cache/rag/models.
-    model_cache_dir: Path | None = None
     # Chunking: all-MiniLM-L6-v2 was trained on inputs of up to 128 word pieces
     # (~500 characters of English). 400 characters (~90 tokens, 2-4 news sentences)
     # keeps every chunk inside that window, so one chunk is about one thing and
@@ -35,8 +70,8 @@ class Settings:
     # sentence across a boundary so a fact split between chunks is still found.
     max_chars: int = 400
     overlap_chars: int = 100
-    # Ingest: one article larger than this (20 MB) is refused without being read.
-    max_file_bytes: int = 20_000_000
+    # Ingest: one article larger than this is refused without being read.
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     # Retrieval
     top_k: int = 5
     # Hybrid (BM25 beside dense, fused by RRF) is off by default: on eval/qa.jsonl
@@ -56,7 +91,7 @@ class Settings:
     ann_nprobe: int = 512
     # Candidates taken from each retriever (dense, BM25) before fusion and MMR.
     retrieval_candidates: int = 50
-    # Generation
+    # Generation: the default generator; a request may name another.
     generator: str = "auto"
     seq2seq_model: str = DEFAULT_SEQ2SEQ
     max_new_tokens: int = 160
@@ -65,8 +100,12 @@ class Settings:
     # Answer quality gates
     abstain_threshold: float = 0.25
     support_threshold: float = 0.5
-    extra: dict[str, str] = field(default_factory=dict)
 
-    def with_(self, **changes: object) -> "Settings":
+    @property
+    def models_dir(self) -> Path:
+        """Where ONNX exports of the embedder are kept: ``cache_dir/models``."""
+        return self.cache_dir / "models"
+
+    def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -31,6 +31,10 @@ class Document:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     pages: tuple[PageSpan, ...] = ()
     added_at: str = ""
+    # Whether this is a newer version of what is stored under the same ``source`` (a file
+    # path, an upload name), to replace on ingest. False for text with no lasting name
+    # (standard input, pasted text). Not stored: it only guides the ingest that adds it.
+    replaces_source: bool = True
 
     def page_at(self, offset: int) -> int | None:
         """The PDF page holding character ``offset``, or None for non-paged text."""
@@ -81,11 +85,18 @@ class Citation:
 
 @dataclass(frozen=True)
 class Sentence:
-    """One output sentence and the citation numbers that support it."""
+    """One output sentence, the citation numbers that support it, and where it goes.
+
+    ``section`` is "answer", "point" (a briefing bullet) or "overview";
+    ``support`` is the best support score among its citations (0.0 when
+    unsupported). Front ends render sections from this field, never from text.
+    """
 
     text: str
     citations: tuple[int, ...] = ()
     supported: bool = False
+    section: str = "answer"
+    support: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,18 @@ class Coverage:
     title: str
     chunks_used: int
     chunks_total: int
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """How one generator call used its model: map windows, reduce passes, passages that fit."""
+
+    windows: int = 0
+    levels: int = 0
+    passages_used: int = 0
+    passages_total: int = 0
+    max_prompt_tokens: int = 0
+    input_limit: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,6 +135,7 @@ class Answer:
     coverage: tuple[Coverage, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
     notice: str = ""
+    stats: GenerationStats | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +178,7 @@ class Draft:
     sentences: tuple[DraftSentence, ...]
     short_answer: DraftSentence | None = None
     abstained: bool = False
+    stats: GenerationStats | None = None
 
 
 @dataclass(frozen=True)
@@ -166,3 +191,61 @@ class DocumentInfo:
     chars: int
     chunks: int
     added_at: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest did: ids added, ids already present, ids replaced by a newer version."""
+
+    added: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    chunks: int = 0
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """How an index was built: what its manifest records and later writes must match."""
+
+    embedder: str
+    embedder_backend: str
+    dimension: int
+    max_chars: int
+    overlap_chars: int
+
+
+@dataclass(frozen=True)
+class StorageStatus:
+    """What the storage layer knows about itself: counts, structures, size."""
+
+    documents: int
+    chunks: int
+    vectors: int
+    index_kind: str
+    index_detail: str
+    lexical: str
+    lexical_chunks: int
+    generation: int
+    disk_bytes: int
+    location: str
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """``rag status``: the storage's counts plus how the index was built and runs here."""
+
+    documents: int
+    chunks: int
+    vectors: int
+    embedder: str
+    dimension: int
+    device: str
+    index_kind: str
+    generation: int
+    disk_bytes: int
+    max_chars: int
+    overlap_chars: int
+    index_detail: str = ""
+    lexical: str = ""
+    lexical_chunks: int = 0
+    embedder_backend: str = ""
