@@ -1,9 +1,9 @@
 """BM25 keyword search over chunk texts (the ``bm25s`` package), keyed by chunk id.
 
 Dense vectors miss rare exact terms (names, codes, figures); BM25 finds them.
-rag/index.py keeps this index in step with the store and saves it beside the
-vectors under each generation (``bm25-<gen>/``); rag/retrieval.py fuses it
-with dense search.
+rag/storage/local.py keeps this index in step with the store and saves it
+beside the vectors under each generation (``bm25-<gen>/``); rag/retrieval.py
+fuses it with dense search.
 
 ``bm25s`` precomputes scores, so it cannot add or remove documents in place.
 The index is therefore a list of immutable segments plus a set of deleted ids,
@@ -14,15 +14,15 @@ counts (with the segment's idf and average length, and each row's length)
 and rescored with the document frequencies and average length of all
 segments; so scores equal those of one index over all rows, deleted rows
 still counting in the statistics until compaction.
-``needs_compaction`` tells rag/index.py when to rebuild one segment from the
+``needs_compaction`` tells rag/storage/local.py when to rebuild one segment from the
 store: always below ``EXACT_BELOW`` rows (cheap), and on larger collections
 past ``MAX_SEGMENTS`` segments or once deleted rows or rows outside the
 largest segment pass a fifth of all rows. Unchanged
 segments are hard-linked into the next generation's folder, not rewritten.
 
-Tokens are lowercased words and decimal numbers ("2.8", "1,200"), without
-English function words, plurals folded by Harman's S-stemmer; full stemming
-and other languages are left out.
+Terms come from rag/tokens.py (``tokenize``: the tokenizer, stopwords and
+stemmer the rest of rag uses); the manifest records its version, and
+rag/storage/local.py rebuilds an index made with another one.
 """
 
 from __future__ import annotations
@@ -31,32 +31,22 @@ import json
 import logging
 import math
 import os
-import re
 import shutil
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-import bm25s
 import numpy as np
 
 from rag.errors import IndexCorruptError
+from rag.tokens import tokenize
 
-# bm25s sets its own logger to DEBUG on import; keep its chatter off the user's terminal.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
+if TYPE_CHECKING:
+    import bm25s
 
-TOKEN = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
-# English function words and question words (NLTK's list, plus "many", "much", "also", "would", "could").
-STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having he
-    her here hers herself him himself his how i if in into is it its itself just many me more most much my myself
-    no nor not now of off on once only or other our ours ourselves out over own same she should so some such than
-    that the their theirs them themselves then there these they this those through to too under until up very was
-    we were what when where which while who whom why will with would you your yours yourself yourselves""".split()
-)
 EXACT_BELOW = 5_000  # below this many rows, every change rebuilds one exact segment
 MAX_SEGMENTS = 8
 MAX_STALE_FRACTION = 0.2  # deleted rows, or rows outside the largest segment
@@ -64,31 +54,6 @@ SEGMENTS_FILE = "segments.json"
 DELETED_FILE = "deleted.npy"
 IDS_FILE = "ids.npy"
 LENGTHS_FILE = "lengths.npy"
-
-
-def s_stem(word: str) -> str:
-    """Harman's "S" stemmer: fold English plurals to the singular, leave other words alone.
-
-    >>> [s_stem(w) for w in ["nights", "cities", "horses", "bees", "glass", "virus", "2.8"]]
-    ['night', 'city', 'horse', 'bee', 'glass', 'virus', '2.8']
-    """
-    if len(word) > 3 and word.endswith("ies") and not word.endswith(("eies", "aies")):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
-        return word[:-1]
-    if len(word) > 2 and word.endswith("s") and not word.endswith(("us", "ss")):
-        return word[:-1]
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercased words (plurals folded) and numbers; stopwords and single letters left out.
-
-    >>> tokenize("The rates fell to 2.8 percent in Ostra's ports, a 1,200-tonne drop.")
-    ['rate', 'fell', '2.8', 'percent', 'ostra', 'port', '1,200', 'tonne', 'drop']
-    """
-    tokens = TOKEN.findall(text.lower())
-    return [s_stem(t) for t in tokens if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
 
 
 @dataclass
@@ -103,9 +68,9 @@ class _Segment:
     folder: Path | None = None  # where its files are on disk, for hard-linking
 
     @classmethod
-    def from_texts(cls, ids: np.ndarray, texts: Sequence[str]) -> "_Segment":
+    def from_texts(cls, ids: np.ndarray, texts: Sequence[str]) -> _Segment:
         tokens = [tokenize(t) or [""] for t in texts]
-        bm25 = bm25s.BM25()
+        bm25 = _bm25s().BM25()
         bm25.index(tokens, show_progress=False)
         lengths = np.array([len(t) for t in tokens], dtype=np.int32)
         return cls(uuid.uuid4().hex[:12], bm25, ids, lengths, np.ones(len(ids), dtype=bool))
@@ -156,6 +121,15 @@ class _Segment:
         return [(int(self.ids[i]), float(scores[i])) for i in top]
 
 
+def _bm25s() -> ModuleType:
+    """The bm25s package, imported when first needed (it takes a second to import)."""
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG on import; keep its chatter off the user's terminal.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 def _idf(doc_freq: int, rows: int) -> float:
     """BM25 idf as bm25s computes it for its default ("lucene") method."""
     return math.log(1 + (rows - doc_freq + 0.5) / (doc_freq + 0.5))
@@ -168,7 +142,7 @@ class LexicalIndex:
         self.segments: list[_Segment] = segments or []
 
     @classmethod
-    def build(cls, batches: Iterable[Sequence[tuple[int, str]]]) -> "LexicalIndex":
+    def build(cls, batches: Iterable[Sequence[tuple[int, str]]]) -> LexicalIndex:
         """One exact segment over every ``(chunk_id, text)`` row (e.g. ``Store.chunk_texts()``)."""
         rows = [row for batch in batches for row in batch]
         index = cls()
@@ -258,14 +232,14 @@ class LexicalIndex:
             seg.folder = folder / seg.name
 
     @classmethod
-    def load(cls, folder: Path) -> "LexicalIndex":
+    def load(cls, folder: Path) -> LexicalIndex:
         """Read a saved index (score matrices memory-mapped)."""
         try:
             names = json.loads((folder / SEGMENTS_FILE).read_text())["segments"]
             deleted = np.load(folder / DELETED_FILE)
             segments = []
             for name in names:
-                bm25 = bm25s.BM25.load(str(folder / name), mmap=True, show_progress=False)
+                bm25 = _bm25s().BM25.load(str(folder / name), mmap=True, show_progress=False)
                 ids, lengths = np.load(folder / name / IDS_FILE), np.load(folder / name / LENGTHS_FILE)
                 segments.append(_Segment(name, bm25, ids, lengths, ~np.isin(ids, deleted), folder / name))
         except (OSError, ValueError, KeyError) as e:

@@ -1,24 +1,30 @@
-"""SQLite storage: documents, chunks (with their vectors) and the manifest.
+"""The SQLite store (``Settings.store = "sqlite"``): documents, chunks with their vectors, the manifest.
 
 SQLite is the truth. Chunk text is not stored twice: it is read back as a
 slice of its document's text, so ``text[start:end] == chunk.text`` holds by
-construction. Vectors are stored as float32 blobs, so FAISS and BM25 can be
-rebuilt from here without re-embedding (``rag repair``). The FAISS side lives
-in rag/vectors.py; keeping both in step is rag/index.py's job.
+construction. Vectors are stored as float32 blobs, so the search engine's
+structures can be rebuilt from here without re-embedding (``rag repair``).
+The database is ``rag.sqlite`` in the index folder; writers take the
+folder's lock (rag/storage/locking.py), readers nothing (WAL). Keeping the
+search engine in step is rag/storage/index.py's job.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 from rag.errors import DocumentNotFoundError, IndexCorruptError
+from rag.storage.locking import write_lock
 from rag.types import Chunk, Document, DocumentInfo, PageSpan
+
+if TYPE_CHECKING:
+    import numpy as np
+
+DB_NAME = "rag.sqlite"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,10 +53,14 @@ def _chunk(row: tuple) -> Chunk:
     return Chunk(id=row[0], doc_id=row[1], start=row[2], end=row[3], page=row[4], text=row[5])
 
 
-class Store:
-    """A connection to ``rag.sqlite`` in an index folder."""
+class SqliteStore:
+    """A connection to ``rag.sqlite`` in an index folder (a ``rag.storage.base.Store``)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.location = str(self.folder)
+        path = self.folder / DB_NAME
         self.path = path
         try:
             self.db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
@@ -62,6 +72,12 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def lock(self, timeout_s: float) -> AbstractContextManager[None]:
+        return write_lock(self.folder, timeout_s)
+
+    def disk_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.folder.glob(DB_NAME + "*") if p.is_file())
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -78,7 +94,7 @@ class Store:
     def manifest(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, value FROM manifest").fetchall())
 
-    def set_manifest(self, values: dict[str, str]) -> None:
+    def set_manifest(self, values: Mapping[str, str]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO manifest VALUES (?, ?)", list(values.items()))
 
     # Documents
@@ -89,8 +105,15 @@ class Store:
             (doc.id, doc.title, doc.source, doc.text, json.dumps(dict(doc.metadata)), json.dumps(pages), added_at),
         )
 
-    def has_document(self, doc_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone() is not None
+    def stored_ids(self, doc_ids: Sequence[str]) -> set[str]:
+        """Which of ``doc_ids`` are stored."""
+        found: set[str] = set()
+        ids = list(dict.fromkeys(doc_ids))
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            found.update(r[0] for r in self.db.execute(f"SELECT id FROM documents WHERE id IN ({marks})", part))
+        return found
 
     def ids_for_source(self, source: str) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM documents WHERE source = ?", (source,))]
@@ -136,13 +159,15 @@ class Store:
     # Chunks
     def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> list[int]:
         """Insert chunks with their vectors; return the ids SQLite gave them, in order."""
+        import numpy as np
+
         ids: list[int] = []
         for chunk, vector in zip(chunks, vectors, strict=True):
             cur = self.db.execute(
                 "INSERT INTO chunks (doc_id, start_char, end_char, page, vector) VALUES (?, ?, ?, ?, ?)",
                 (chunk.doc_id, chunk.start, chunk.end, chunk.page, np.asarray(vector, np.float32).tobytes()),
             )
-            ids.append(int(cur.lastrowid))
+            ids.append(int(cur.lastrowid or 0))
         return ids
 
     def chunks_for(self, doc_id: str) -> list[Chunk]:
@@ -163,24 +188,23 @@ class Store:
         if doc_ids is None:
             return [r[0] for r in self.db.execute("SELECT id FROM chunks ORDER BY id")]
         marks = ",".join("?" * len(doc_ids))
-        return [r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks}) ORDER BY id", list(doc_ids))]
+        rows = self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks}) ORDER BY id", list(doc_ids))
+        return [r[0] for r in rows]
 
-    def count(self, table: str) -> int:
-        assert table in ("documents", "chunks")
-        return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    def count_documents(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM documents").fetchone()[0])
+
+    def count_chunks(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
 
     def vectors(self, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """All ``(ids, vectors)`` in batches, for rebuilding derived indexes."""
+        import numpy as np
+
         cur = self.db.execute("SELECT id, vector FROM chunks ORDER BY id")
         while rows := cur.fetchmany(batch):
             ids = np.array([r[0] for r in rows], dtype=np.int64)
             yield ids, np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
-
-    def vectors_by_id(self, ids: Sequence[int]) -> np.ndarray:
-        """The stored vectors of ``ids``, in that order."""
-        marks = ",".join("?" * len(ids))
-        rows = dict(self.db.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", list(ids)))
-        return np.vstack([np.frombuffer(rows[i], dtype=np.float32) for i in ids])
 
     def chunk_texts(self, batch: int = 4096) -> Iterator[list[tuple[int, str]]]:
         """All ``(id, text)`` in batches, for rebuilding the lexical index."""

@@ -21,7 +21,7 @@ exact vectors) is measured there too but not offered here. A direct map
 inside a small set of allowed ids.
 
 Which chunk ids exist is decided by the store, not here; when to rebuild is
-decided by rag/index.py (``suits``). Sharding and GPUs are left out.
+decided by rag/storage/local.py (``suits``). Sharding and GPUs are left out.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import faiss
 import numpy as np
@@ -65,13 +65,16 @@ class VectorIndex:
 
     def __init__(self, dimension: int, index: faiss.Index | None = None, nprobe: int = DEFAULT_NPROBE) -> None:
         self.dimension = dimension
-        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        # Any: faiss's stubs type every index as the base class, without the subclasses' fields.
+        self.index: Any = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
         self.nprobe = nprobe
-        self._ivf = faiss.try_extract_index_ivf(self.index)
+        self._ivf: Any = faiss.try_extract_index_ivf(self.index)
 
     # -- building -------------------------------------------------------------
     @classmethod
-    def build(cls, dimension: int, batches: Batches, n: int, threshold: int, nprobe: int = DEFAULT_NPROBE) -> "VectorIndex":
+    def build(
+        cls, dimension: int, batches: Batches, n: int, threshold: int, nprobe: int = DEFAULT_NPROBE
+    ) -> VectorIndex:
         """The right structure for ``n`` vectors, filled from ``batches()`` (called twice for IVF)."""
         if n < threshold:
             vectors = cls(dimension, nprobe=nprobe)
@@ -160,7 +163,7 @@ class VectorIndex:
             return _empty(len(queries), k)
         if allowed is not None and self._ivf is not None and len(allowed) <= EXACT_SUBSET_MAX:
             return self._search_subset(queries, k, np.asarray(allowed, dtype=np.int64))
-        params = faiss.SearchParametersIVF() if self._ivf is not None else faiss.SearchParameters()
+        params: Any = faiss.SearchParametersIVF() if self._ivf is not None else faiss.SearchParameters()
         if self._ivf is not None:
             params.nprobe = self.nprobe
         selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)) if allowed is not None else None
@@ -191,7 +194,7 @@ class VectorIndex:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path, dimension: int, nprobe: int = DEFAULT_NPROBE) -> "VectorIndex":
+    def load(cls, path: Path, dimension: int, nprobe: int = DEFAULT_NPROBE) -> VectorIndex:
         """Read a saved index; its kind is read from the file itself."""
         try:
             index = faiss.read_index(str(path))
@@ -221,5 +224,5 @@ def _trained_ivf(dimension: int, sample: np.ndarray, nlist: int) -> faiss.Index:
     ivf.cp.niter = TRAIN_ITERATIONS
     ivf.cp.min_points_per_centroid = 1  # small (test) collections: no warning spam
     index.train(sample)
-    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # missing from the stubs
     return index
