@@ -15,10 +15,10 @@ from typing import Sequence
 
 import numpy as np
 
+from rag.candidates import Candidate, sentence_candidates
 from rag.embedding import Embedder
-from rag.generation.extractive import Candidate, sentence_candidates
-from rag.types import Citation, Document, Draft, DraftSentence, Passage, Sentence, SourceSpan
 from rag.tokens import content_terms, weighted_overlap
+from rag.types import Citation, Document, DraftSentence, Passage, Sentence, SourceSpan
 
 SECOND_SOURCE_MARGIN = 0.05
 
@@ -91,13 +91,11 @@ def attach(
     for i, draft in enumerate(draft_sentences):
         sources = [(span, 1.0) for span in draft.sources] if draft.sources else found[i]
         numbers = tuple(dict.fromkeys(builder.cite(span, support) for span, support in sources))
-        out.append(Sentence(text=draft.text, citations=numbers, supported=bool(numbers)))
+        support = max((score for _, score in sources), default=0.0)
+        out.append(
+            Sentence(
+                text=draft.text, citations=numbers, supported=bool(numbers), section=draft.section, support=support
+            )
+        )
     return out
 
-
-def draft_sections(draft: Draft) -> dict[str, list[DraftSentence]]:
-    """The draft's sentences grouped by section, in order."""
-    sections: dict[str, list[DraftSentence]] = {}
-    for s in draft.sentences:
-        sections.setdefault(s.section, []).append(s)
-    return sections

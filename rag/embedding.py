@@ -18,24 +18,32 @@ Backends (``Settings.embedder_backend``):
 
 The ONNX backends run models made of a Transformer, mean or CLS pooling and
 optional normalization (MiniLM and most sentence-transformers models); the
-export and quantization happen once, offline, into ``Settings.model_cache_dir``
-(default ``<index_dir>/models``). ``torch`` and ``onnx`` give the same
-"float32" vectors and may share an index; ``onnx-int8`` gives "int8" vectors
-and does not mix with them (``VECTOR_FAMILY``; rag/index.py keeps an index on
-the family it was built with). Training and fine-tuning are left out.
+export and quantization happen once, offline, into ``Settings.models_dir``
+(``$RAG_CACHE_DIR/models``, else ``~/.cache/rag/models``), never into an
+index folder, and they never import PyTorch once exported. ``torch`` and
+``onnx`` give the same "float32" vectors and may share an index;
+``onnx-int8`` gives "int8" vectors and does not mix with them
+(``VECTOR_FAMILY``; ``embedder_for_index`` keeps an index on the family it
+was built with).
+
+Loaded weights are shared by every Embedder in the process, keyed by what
+determines them (model, backend, device, export folder); an Embedder itself
+is a cheap view with its own batch size. Training and fine-tuning are left
+out.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-from typing import Callable, Protocol, Sequence
-
+import threading
 from pathlib import Path
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from rag.errors import ModelNotFoundError
+from rag.devices import pick_device
+from rag.errors import DeviceUnavailableError, ModelNotFoundError, UnknownBackendError
 from rag.settings import DEFAULT_EMBEDDER, Settings
 
 Progress = Callable[[int, int], None]
@@ -44,21 +52,6 @@ VECTOR_FAMILY = {"torch": "float32", "onnx": "float32", "onnx-int8": "int8"}
 # Chosen by bench/embed_backends.py: the fastest CPU backend whose recall@5 on
 # eval/qa.jsonl stays within 0.01 of torch float32 (see bench/RESULTS.md).
 CPU_DEFAULT_BACKEND = "onnx-int8"
-# Exported ONNX models are shared by every index of this user (about 110 MB once).
-DEFAULT_MODEL_CACHE = Path.home() / ".cache" / "rag" / "models"
-
-
-def pick_device(requested: str = "auto") -> str:
-    """``requested`` unless "auto": then cuda, then mps, then cpu."""
-    if requested != "auto":
-        return requested
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
 
 
 def onnx_available() -> bool:
@@ -67,11 +60,15 @@ def onnx_available() -> bool:
 
 
 def resolve_backend(requested: str, device: str) -> str:
-    """The concrete backend for ``requested`` ("auto" or a name of ``VECTOR_FAMILY``) on ``device``."""
+    """The concrete backend for ``requested`` ("auto" or a name of ``VECTOR_FAMILY``) on ``device``.
+
+    >>> resolve_backend("torch", "cuda")
+    'torch'
+    """
     if requested == "auto":
         return CPU_DEFAULT_BACKEND if device == "cpu" and onnx_available() else "torch"
     if requested not in VECTOR_FAMILY:
-        raise ModelNotFoundError(
+        raise UnknownBackendError(
             f"unknown embedding backend {requested!r}; choose one of auto, {', '.join(VECTOR_FAMILY)}"
         )
     if requested != "torch" and not onnx_available():
@@ -116,6 +113,14 @@ class _TorchModel:
     def __init__(self, path: str, model_id: str, device: str) -> None:
         from sentence_transformers import SentenceTransformer
 
+        self.model_id = model_id
+        if device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise DeviceUnavailableError(
+                    f"device {device!r} was asked for but CUDA is not available; use --device auto or cpu"
+                )
         try:
             self.model = SentenceTransformer(path, device=device, local_files_only=True)
         except OSError as e:
@@ -124,23 +129,44 @@ class _TorchModel:
     @property
     def dimension(self) -> int:
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        return int(getter())
+        dimension = getter()
+        if dimension is None:
+            raise ModelNotFoundError(f"embedding model {self.model_id!r} does not say its vector size; use another")
+        return int(dimension)
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         return self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
 
 
+_weights: dict[tuple[str, str, str, str], _Model] = {}
+_weights_lock = threading.Lock()
+
+
+def _load_weights(model_id: str, backend: str, device: str, models_dir: Path) -> _Model:
+    """The loaded model for this key, loaded once per process."""
+    key = (model_id, backend, device, str(models_dir) if backend != "torch" else "")
+    with _weights_lock:
+        if key not in _weights:
+            path = resolve_embedder(model_id)
+            if backend == "torch":
+                _weights[key] = _TorchModel(path, model_id, device)
+            else:
+                from rag.onnx_embedding import OnnxModel
+
+                _weights[key] = OnnxModel(path, model_id, models_dir, quantized=backend == "onnx-int8")
+        return _weights[key]
+
+
 class Embedder:
-    """A sentence-transformers model loaded lazily, once."""
+    """A sentence-transformers model, loaded lazily and shared; cheap to create."""
 
     def __init__(self, settings: Settings) -> None:
         self.model_id = settings.embedder_model
         self.requested_backend = settings.embedder_backend
         self.batch_size = settings.batch_size
-        self.cache_dir = Path(settings.model_cache_dir or DEFAULT_MODEL_CACHE)
+        self.models_dir = settings.models_dir
         self._requested_device = settings.device
         self._backend: str | None = None
-        self._model: _Model | None = None
 
     @property
     def device(self) -> str:
@@ -159,15 +185,7 @@ class Embedder:
         return VECTOR_FAMILY[self.backend]
 
     def _load(self) -> _Model:
-        if self._model is None:
-            path = resolve_embedder(self.model_id)
-            if self.backend == "torch":
-                self._model = _TorchModel(path, self.model_id, self.device)
-            else:
-                from rag.onnx_embedding import OnnxModel
-
-                self._model = OnnxModel(path, self.model_id, self.cache_dir, quantized=self.backend == "onnx-int8")
-        return self._model
+        return _load_weights(self.model_id, self.backend, self.device, self.models_dir)
 
     @property
     def dimension(self) -> int:
@@ -199,18 +217,15 @@ class Embedder:
         return self.encode([text])[0]
 
 
-_cache: dict[tuple[str, str, str], Embedder] = {}
-
-
-def shared_embedder(settings: Settings) -> Embedder:
-    """One Embedder per (model, backend, device) in this process, so models load once."""
-    key = (settings.embedder_model, settings.embedder_backend, settings.device)
-    if key not in _cache:
-        _cache[key] = Embedder(settings)
-    return _cache[key]
+def embedder_for_index(settings: Settings, built_backend: str | None) -> Embedder:
+    """The configured embedder, unless the index holds vectors of another family: then one of its backend."""
+    chosen = Embedder(settings)
+    if built_backend in VECTOR_FAMILY and VECTOR_FAMILY[built_backend] != chosen.vector_family:
+        return Embedder(settings.with_(embedder_backend=built_backend))
+    return chosen
 
 
 __all__ = [
-    "CPU_DEFAULT_BACKEND", "VECTOR_FAMILY", "Embedder", "onnx_available", "pick_device",
-    "resolve_backend", "resolve_embedder", "shared_embedder",
+    "CPU_DEFAULT_BACKEND", "VECTOR_FAMILY", "Embedder", "embedder_for_index", "onnx_available",
+    "resolve_backend", "resolve_embedder",
 ]

@@ -3,9 +3,12 @@
 The model folder's transformer is exported to ONNX once with PyTorch's
 exporter (offline, from the local weights), optionally quantized to int8 with
 onnxruntime's dynamic quantization (per-channel weights), and cached in a
-folder; later loads only open the cached file. Tokenization, mean or CLS
-pooling and normalization follow the folder's sentence-transformers config, so
-the float32 graph gives the same vectors as PyTorch.
+folder; later loads only open the cached file, with the ``tokenizers``
+package reading the folder's ``tokenizer.json`` (neither PyTorch nor
+transformers is imported then; a folder without that file is tokenized by
+transformers' AutoTokenizer). Tokenization, mean or CLS pooling and
+normalization follow the folder's sentence-transformers config, so the
+float32 graph gives the same vectors as PyTorch.
 
 The int8 graph quantizes activations with one scale per tensor, computed at
 run time over the whole batch (padding included), so a text's vector would
@@ -26,6 +29,7 @@ import os
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +39,7 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 OPSET = 17
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
@@ -63,11 +67,58 @@ def _cache_key(folder: Path) -> str:
     return hashlib.sha1(f"{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
 
 
-def _export(folder: Path, tokenizer, target: Path) -> None:
+class _FastTokenizer:
+    """The folder's ``tokenizer.json`` through the ``tokenizers`` package, called like AutoTokenizer."""
+
+    def __init__(self, folder: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        config = _read_json(folder / "tokenizer_config.json")
+        pad = config.get("pad_token") or _read_json(folder / "special_tokens_map.json").get("pad_token", "[PAD]")
+        pad = pad.get("content", "[PAD]") if isinstance(pad, dict) else pad
+        self.pad_id = self.tokenizer.token_to_id(pad) or 0
+        self.pad_token = pad
+        self.model_max_length = int(config.get("model_max_length") or 512)
+        self._max_length = 0
+
+    def __call__(self, texts: list[str], max_length: int) -> dict[str, np.ndarray]:
+        if max_length != self._max_length:  # the same value on every call: set once
+            self.tokenizer.enable_truncation(max_length)
+            self.tokenizer.enable_padding(pad_id=self.pad_id, pad_token=self.pad_token)
+            self._max_length = max_length
+        encodings = self.tokenizer.encode_batch(texts)
+        return {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+
+
+class _AutoTokenizer:
+    """transformers' AutoTokenizer, for folders without a ``tokenizer.json``."""
+
+    def __init__(self, folder: Path) -> None:
+        from transformers import AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        self.model_max_length = int(min(self.tokenizer.model_max_length, 512))
+
+    def __call__(self, texts: list[str], max_length: int) -> dict[str, np.ndarray]:
+        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
+        return {name: np.asarray(value, dtype=np.int64) for name, value in enc.items()}
+
+
+def _tokenizer(folder: Path) -> _FastTokenizer | _AutoTokenizer:
+    return _FastTokenizer(folder) if (folder / "tokenizer.json").is_file() else _AutoTokenizer(folder)
+
+
+def _export(folder: Path, target: Path) -> None:
     """Export the transformer (last hidden state) to ``target`` with dynamic batch and length."""
     import torch
-    from transformers import AutoModel
+    from transformers import AutoModel, AutoTokenizer
 
+    tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
     sample = tokenizer(["an example sentence", "another"], padding=True, return_tensors="pt")
     names = list(sample.keys())
@@ -78,7 +129,7 @@ def _export(folder: Path, tokenizer, target: Path) -> None:
             self.model = model
 
         def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-            return self.model(**dict(zip(names, inputs))).last_hidden_state
+            return self.model(**dict(zip(names, inputs, strict=True))).last_hidden_state
 
     axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]}
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
@@ -111,14 +162,13 @@ class OnnxModel:
 
     def __init__(self, path: str, model_id: str, cache_dir: Path, quantized: bool) -> None:
         import onnxruntime as ort
-        from transformers import AutoTokenizer
 
         folder = Path(path)
         if not folder.is_dir():
             raise ModelNotFoundError(f"the onnx backends need a model folder; {model_id!r} is not one")
         self.pooling = _pooling(folder, model_id)
         config = _read_json(folder / "sentence_bert_config.json")
-        self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        self.tokenizer = _tokenizer(folder)
         self.max_length = int(config.get("max_seq_length") or min(self.tokenizer.model_max_length, 512))
         self.lowercase = bool(config.get("do_lower_case", False))
         self.file = self._cached_file(folder, model_id, Path(cache_dir), quantized)
@@ -136,7 +186,7 @@ class OnnxModel:
         cache_dir.mkdir(parents=True, exist_ok=True)
         base = cache_dir / f"{slug}-{_cache_key(folder)}.onnx"
         if not base.exists():
-            _export(folder, self.tokenizer, base)
+            _export(folder, base)
         if not quantized:
             return base
         int8 = base.with_name(base.stem + "-int8.onnx")
@@ -156,8 +206,8 @@ class OnnxModel:
             batch = texts[start : start + batch_size]
             if self.lowercase:
                 batch = [t.lower() for t in batch]
-            enc = self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
-            feed = {name: np.asarray(enc[name], dtype=np.int64) for name in self.inputs}
+            enc = self.tokenizer(batch, self.max_length)
+            feed = {name: enc[name] for name in self.inputs}
             hidden = self.session.run(None, feed)[0]
             if self.pooling == "cls":
                 pooled = hidden[:, 0]

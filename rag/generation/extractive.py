@@ -13,72 +13,23 @@ Sentence compression and paraphrase are left out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from rag.candidates import Candidate, sentence_candidates
 from rag.embedding import Embedder
 from rag.generation.base import OVERVIEW_BY_LENGTH, POINTS_BY_LENGTH, Length
 from rag.generation.short_answer import fits_the_question, question_type, short_answer_span, typed_spans
-from rag.sentences import split_sentences
+from rag.mmr import mmr
 from rag.settings import Settings
-from rag.tokens import content_terms, idf_weights, weighted_overlap, words
+from rag.tokens import content_terms, idf_weights, weighted_overlap
 from rag.types import Document, Draft, DraftSentence, Passage, SourceSpan
 
-MIN_WORDS = 4
 # Lead bias of briefing sentences: news states the gist first (Lead-3 is a strong
 # baseline); 0.3 beat 0.15 on eval/summaries.jsonl (ROUGE-1 44.3 vs 43.2).
 LEAD_WEIGHT = 0.3
 DUPLICATE_SIMILARITY = 0.88
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A source sentence: where it is and how it reads."""
-
-    doc_index: int
-    position: int  # order of the sentence within its document
-    span: SourceSpan
-    text: str
-
-
-def _is_prose(text: str) -> bool:
-    """A full sentence (not a headline, byline or button label)."""
-    return len(words(text)) >= 6 and text.rstrip()[-1:] in ".!?\"'”’)"
-
-
-def sentence_candidates(passages: Sequence[Passage], prose_only: bool = False) -> list[Candidate]:
-    """Distinct sentences of the passages' chunks, in passage order."""
-    seen: set[tuple[str, int]] = set()
-    doc_order: dict[str, int] = {}
-    out: list[Candidate] = []
-    for passage in passages:
-        doc, chunk = passage.document, passage.chunk
-        doc_index = doc_order.setdefault(doc.id, len(doc_order))
-        for start, end in split_sentences(doc.text, chunk.start, chunk.end):
-            text = doc.text[start:end]
-            if (doc.id, start) in seen or len(words(text)) < MIN_WORDS or (prose_only and not _is_prose(text)):
-                continue
-            seen.add((doc.id, start))
-            out.append(Candidate(doc_index, start, SourceSpan(doc.id, chunk.id, start, end), text))
-    return out
-
-
-def mmr_select(
-    scores: np.ndarray, vectors: np.ndarray, count: int, lam: float, chosen: Sequence[int] = ()
-) -> list[int]:
-    """Maximal marginal relevance: indexes of ``count`` relevant, mutually different items."""
-    picked = list(chosen)
-    while len(picked) < min(count, len(scores)):
-        redundancy = (vectors @ vectors[picked].T).max(axis=1) if picked else np.zeros(len(scores))
-        value = lam * scores - (1 - lam) * redundancy
-        value[picked] = -np.inf
-        best = int(np.argmax(value))
-        if not np.isfinite(value[best]):
-            break
-        picked.append(best)
-    return picked[len(chosen):]
 
 
 class ExtractiveGenerator:
@@ -134,7 +85,8 @@ class ExtractiveGenerator:
         short = None
         if span is not None:
             s, e = best.span.start + span[0], best.span.start + span[1]
-            short = DraftSentence(best.text[span[0] : span[1]], "answer", (SourceSpan(best.span.doc_id, best.span.chunk_id, s, e),))
+            where = SourceSpan(best.span.doc_id, best.span.chunk_id, s, e)
+            short = DraftSentence(best.text[span[0] : span[1]], "answer", (where,))
         return Draft(sentences=(sentence,), short_answer=short)
 
     # -- briefings -------------------------------------------------------------
@@ -169,7 +121,7 @@ class ExtractiveGenerator:
         n_docs = len({c.doc_index for c in candidates})
         n_points = max(n_points, n_docs)
         chosen = self._cover_documents(candidates, scores, n_docs)
-        chosen += mmr_select(scores, vectors, n_points + n_overview, self.settings.mmr_lambda, chosen)
+        chosen += mmr(scores, vectors, n_points + n_overview, self.settings.mmr_lambda, chosen)
         groups = self._merge_duplicates(chosen, candidates, vectors)
         overview = sorted(groups, key=lambda g: -scores[g[0]])[:n_overview] if len(groups) > n_overview else []
         points = [g for g in groups if g not in overview]

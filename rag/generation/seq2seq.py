@@ -1,12 +1,14 @@
 """Answers and briefings written by a local seq2seq model (FLAN-T5, T5, BART, Pegasus).
 
-The model is loaded lazily, once, from a folder or the Hugging Face cache
-(rag/models.py), never from the network. Prompts suit the family: T5 models
+The model is loaded lazily, once per process for each (folder, device,
+dtype), from a folder or the Hugging Face cache (rag/models.py), never from
+the network; PyTorch and transformers are imported only then. Prompts suit the family: T5 models
 get instructions with the sources framed as quoted material (an article that
 says "ignore previous instructions" stays content); summarization-tuned
 BART/Pegasus get raw text. Inputs are measured with the model's tokenizer and
 never truncated: ``answer`` packs the best passages that fit, ``brief`` runs
-map-reduce over windows that fit. Left out: citations (rag/citations.py adds
+map-reduce over windows that fit. How a call used the model
+(``GenerationStats``) comes back in its Draft. Left out: citations (rag/citations.py adds
 them), streaming, sampling, and models that are not encoder-decoders.
 """
 
@@ -15,18 +17,19 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import torch
-from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig
-
-from rag.embedding import pick_device
-from rag.errors import BadInputError, ModelNotFoundError, RagError
+from rag.devices import pick_device
+from rag.errors import BadInputError, DeviceUnavailableError, ModelNotFoundError, RagError
 from rag.generation.base import OVERVIEW_BY_LENGTH, POINTS_BY_LENGTH, Length
 from rag.models import family, resolve_seq2seq
 from rag.sentences import split_sentences
 from rag.settings import Settings
-from rag.types import Document, Draft, DraftSentence, Passage
+from rag.types import Document, Draft, DraftSentence, GenerationStats, Passage
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import GenerationConfig
 
 INSTRUCTED_FAMILIES = frozenset({"t5"})
 # Input windows in tokens when the tokenizer reports none (T5 says 1e30) and the
@@ -40,18 +43,7 @@ ROUND_TRIP_MARGIN = 8
 MAX_REDUCE_LEVELS = 12
 
 Build = Callable[[list[str]], str]
-
-
-@dataclass(frozen=True)
-class GenerationStats:
-    """How the last call used the model: map windows, reduce passes, passages that fit."""
-
-    windows: int = 0
-    levels: int = 0
-    passages_used: int = 0
-    passages_total: int = 0
-    max_prompt_tokens: int = 0
-    input_limit: int = 0
+__all__ = ["GenerationStats", "Seq2SeqGenerator"]
 
 
 # ---- prompts -------------------------------------------------------------------------
@@ -150,10 +142,14 @@ def choose_device(setting: str, model_family: str) -> tuple[str, torch.dtype]:
 
     On cuda T5 runs in bfloat16 where supported (T5 overflows in float16), others in float16.
     """
+    import torch
+
     device = pick_device(setting)
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise RagError(f"Device {setting!r} was asked for but CUDA is not available; use --device auto or cpu.")
+            raise DeviceUnavailableError(
+                f"Device {setting!r} was asked for but CUDA is not available; use --device auto or cpu."
+            )
         if model_family == "t5" and torch.cuda.is_bf16_supported():
             return device, torch.bfloat16
         return device, torch.float16
@@ -169,6 +165,50 @@ def _missing_model_message(model: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """A checkpoint loaded on a device: what every generator using it shares."""
+
+    tokenizer: Any
+    model: Any
+    family: str
+    device: str
+    limit: int
+
+
+_loaded: dict[tuple[str, str], _Loaded] = {}  # (folder, device) -> weights; the dtype follows from both
+_loading = threading.Lock()
+
+
+def _load(model: str, device_setting: str) -> _Loaded:
+    """Checkpoint ``model`` on the device ``device_setting`` picks, loaded once per process."""
+    folder = resolve_seq2seq(model)
+    if folder is None:
+        raise ModelNotFoundError(_missing_model_message(model))
+    with _loading:
+        key = (folder, pick_device(device_setting))
+        if key not in _loaded:
+            _loaded[key] = _load_folder(model, folder, device_setting)
+        return _loaded[key]
+
+
+def _load_folder(model: str, folder: str, device_setting: str) -> _Loaded:
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    try:
+        config = AutoConfig.from_pretrained(folder, local_files_only=True)
+        device, dtype = choose_device(device_setting, family(config))
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        network = AutoModelForSeq2SeqLM.from_pretrained(folder, config=config, dtype=dtype, local_files_only=True)
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelNotFoundError(
+            f"Could not load seq2seq model {model!r} from {folder}: {e}. The folder must hold a "
+            "complete encoder-decoder checkpoint; download it again with `rag pull MODEL`."
+        ) from e
+    return _Loaded(tokenizer, network.to(device).eval(), family(config), device,
+                   input_limit(tokenizer.model_max_length, config))
+
+
 class Seq2SeqGenerator:
     """Generator backed by an encoder-decoder checkpoint (default google/flan-t5-base)."""
 
@@ -176,8 +216,6 @@ class Seq2SeqGenerator:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.last_stats = GenerationStats()
-        self._lock = threading.Lock()
         self._tokenizer: Any = None
         self._model: Any = None
         self._family = ""
@@ -204,32 +242,12 @@ class Seq2SeqGenerator:
     # ---- loading ---------------------------------------------------------------------
 
     def _ensure_loaded(self) -> None:
-        with self._lock:
-            if self._model is None:
-                self._load()
-
-    def _load(self) -> None:
-        model = self.settings.seq2seq_model
-        folder = resolve_seq2seq(model)
-        if folder is None:
-            raise ModelNotFoundError(_missing_model_message(model))
-        try:
-            config = AutoConfig.from_pretrained(folder, local_files_only=True)
-            device, dtype = choose_device(self.settings.device, family(config))
-            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            network = AutoModelForSeq2SeqLM.from_pretrained(
-                folder, config=config, dtype=dtype, local_files_only=True
+        if self._model is None:
+            loaded = _load(self.settings.seq2seq_model, self.settings.device)
+            self._tokenizer, self._family, self._device, self._limit = (
+                loaded.tokenizer, loaded.family, loaded.device, loaded.limit
             )
-        except (OSError, ValueError, KeyError) as e:
-            raise ModelNotFoundError(
-                f"Could not load seq2seq model {model!r} from {folder}: {e}. The folder must hold a "
-                "complete encoder-decoder checkpoint; download it again with `rag pull MODEL`."
-            ) from e
-        self._tokenizer = tokenizer
-        self._model = network.to(device).eval()
-        self._family = family(config)
-        self._device = device
-        self._limit = input_limit(tokenizer.model_max_length, config)
+            self._model = loaded.model
 
     # ---- measuring and packing -------------------------------------------------------
 
@@ -305,6 +323,8 @@ class Seq2SeqGenerator:
 
     def _generation_config(self, max_new_tokens: int) -> GenerationConfig:
         """The checkpoint's generation defaults with our decoding settings on top."""
+        from transformers import GenerationConfig
+
         config = GenerationConfig.from_dict(self._model.generation_config.to_dict())
         config.update(
             max_new_tokens=max_new_tokens,
@@ -322,6 +342,8 @@ class Seq2SeqGenerator:
 
     def generate(self, prompts: Sequence[str], max_new_tokens: int) -> tuple[list[str], int]:
         """Model outputs for ``prompts`` and the longest prompt in tokens (checked against the limit)."""
+        import torch
+
         self._ensure_loaded()
         outputs: list[str] = []
         longest = 0
@@ -348,17 +370,18 @@ class Seq2SeqGenerator:
 
         texts, used = self._pack_best([p.chunk.text for p in passages], build)
         if not texts:
-            self.last_stats = GenerationStats(passages_total=len(passages), input_limit=self._limit)
-            return Draft(sentences=(), abstained=True)
+            stats = GenerationStats(passages_total=len(passages), input_limit=self._limit)
+            return Draft(sentences=(), abstained=True, stats=stats)
         (output,), longest = self.generate([build(texts)], self.settings.max_new_tokens)
-        self.last_stats = GenerationStats(1, 0, used, len(passages), longest, self._limit)
+        stats = GenerationStats(1, 0, used, len(passages), longest, self._limit)
         sentences = dedupe(output_sentences(output))
         if is_abstention(output) or not sentences:
-            return Draft(sentences=(), abstained=True)
+            return Draft(sentences=(), abstained=True, stats=stats)
         short = None
         if len(sentences) == 1 and len(output.split()) <= 12 and output[-1] not in ".!?":
             short = DraftSentence(output, section="answer")
-        return Draft(sentences=tuple(DraftSentence(s, section="answer") for s in sentences), short_answer=short)
+        drafts = tuple(DraftSentence(s, section="answer") for s in sentences)
+        return Draft(sentences=drafts, short_answer=short, stats=stats)
 
     def _reduce(self, texts: list[str], topic: str | None) -> tuple[str, int, int]:
         """Summarize ``texts`` into one summary, re-summarizing groups until one window fits."""
@@ -393,8 +416,7 @@ class Seq2SeqGenerator:
         self._ensure_loaded()
         texts = [p.chunk.text for p in passages]
         if not texts:
-            self.last_stats = GenerationStats(input_limit=self._limit)
-            return Draft(sentences=(), abstained=True)
+            return Draft(sentences=(), abstained=True, stats=GenerationStats(input_limit=self._limit))
 
         def build(window: list[str]) -> str:
             return points_prompt(self._family, window, topic)
@@ -406,9 +428,9 @@ class Seq2SeqGenerator:
         overview = dedupe(output_sentences(final), seen)[: OVERVIEW_BY_LENGTH[length]]
         points = dedupe(round_robin([output_sentences(p) for p in partials]), seen)
         points = points[: POINTS_BY_LENGTH[length]]
-        self.last_stats = GenerationStats(
+        stats = GenerationStats(
             len(windows), levels, len(passages), len(passages), max(map_tokens, reduce_tokens), self._limit
         )
         sentences = [DraftSentence(s, section="point") for s in points]
         sentences += [DraftSentence(s, section="overview") for s in overview]
-        return Draft(sentences=tuple(sentences), abstained=not sentences)
+        return Draft(sentences=tuple(sentences), abstained=not sentences, stats=stats)
