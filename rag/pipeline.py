@@ -2,123 +2,130 @@
 
 Data flows one way: question -> hits -> passages -> generator draft ->
 citations -> Answer. The relevance gate (abstain when no retrieved passage is
-close enough to the question) is applied here, the same for every generator.
+close enough to the question) is applied here, the same for every generator:
+``Hit.score`` is the passage's cosine to the question, so no second query
+embedding is needed. The functions take what they use as arguments (a
+``Library`` to read from, the generator to write with); ``rag.Rag`` supplies
+both. Every sentence keeps its section and support; ``Answer.text`` is
+rendered from them by rag/render.py.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Sequence
-
-import numpy as np
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 from rag.citations import CitationBuilder, attach
-from rag.generation.base import Length
-from rag.generation.registry import fallback_notice, make_generator, resolve_name
-from rag.index import Index
-from rag.retrieval import search
-from rag.types import Answer, Coverage, Document, Draft, DraftSentence, Passage, Sentence
+from rag.generation.base import Generator, Length
+from rag.render import answer_body
+from rag.settings import Settings
+from rag.types import (
+    Answer,
+    Chunk,
+    Coverage,
+    Document,
+    DocumentInfo,
+    Draft,
+    DraftSentence,
+    GenerationStats,
+    Hit,
+    Passage,
+)
+
+if TYPE_CHECKING:
+    from rag.embedding import Embedder
 
 ABSTAIN_TEXT = "The articles do not answer this question."
 MAX_BRIEF_DOCUMENTS = 8
 TOPIC_CANDIDATES = 30
 
 
-def _relevance(index: Index, query: str, chunk_ids: Sequence[int]) -> np.ndarray:
-    """Cosine of ``query`` with each chunk's stored vector."""
-    if not chunk_ids:
-        return np.zeros(0)
-    return index.store.vectors_by_id(chunk_ids) @ index.embedder.encode_query(query)
+class Library(Protocol):
+    """What ask() and brief() read: rag.Rag is one."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def embedder(self) -> Embedder: ...
+    def search(self, query: str, k: int | None = None, doc_ids: Sequence[str] | None = None) -> list[Hit]: ...
+    def document(self, doc_id: str) -> Document: ...
+    def documents(self) -> list[DocumentInfo]: ...
+    def chunks(self, doc_id: str) -> list[Chunk]: ...
+    def generator(self, name: str | None = None) -> Generator: ...
 
 
-def _documents(index: Index, doc_ids: Sequence[str]) -> dict[str, Document]:
-    return {doc_id: index.document(doc_id) for doc_id in dict.fromkeys(doc_ids)}
-
-
-def _render(sentences: Sequence[Sentence], sections: Sequence[str]) -> str:
-    def line(s: Sentence) -> str:
-        marks = "".join(f"[{n}]" for n in s.citations)
-        return f"{s.text} {marks}".rstrip() if s.supported else f"{s.text} (unsupported)"
-
-    points = [line(s) for s, sec in zip(sentences, sections) if sec == "point"]
-    overview = [line(s) for s, sec in zip(sentences, sections) if sec == "overview"]
-    answer = [line(s) for s, sec in zip(sentences, sections) if sec == "answer"]
-    parts = []
-    if points:
-        parts.append("Key points:\n" + "\n".join(f"- {p}" for p in points))
-    if overview:
-        parts.append("Overview: " + " ".join(overview))
-    if answer:
-        parts.append(" ".join(answer))
-    return "\n\n".join(parts)
+def _documents(library: Library, doc_ids: Sequence[str]) -> dict[str, Document]:
+    return {doc_id: library.document(doc_id) for doc_id in dict.fromkeys(doc_ids)}
 
 
 def _finish(
-    index: Index, draft: Draft, passages: Sequence[Passage], name: str, model: str, timings: dict[str, float]
+    library: Library, draft: Draft, passages: Sequence[Passage], name: str, model: str,
+    timings: dict[str, float], notice: str,
 ) -> Answer:
-    settings = index.settings
     if draft.abstained or not draft.sentences:
-        return _abstain(index, name, model, timings)
+        return _abstain(name, model, timings, notice, stats=draft.stats)
     started = time.perf_counter()
     documents = {p.document.id: p.document for p in passages}
     builder = CitationBuilder(documents, {p.chunk.id: p.chunk.page for p in passages})
-    sentences = attach(draft.sentences, passages, index.embedder, settings.support_threshold, builder)
+    sentences = attach(draft.sentences, passages, library.embedder, library.settings.support_threshold, builder)
     timings["cite_s"] = time.perf_counter() - started
     short = draft.short_answer.text if draft.short_answer else None
     return Answer(
-        text=_render(sentences, [s.section for s in draft.sentences]),
+        text=answer_body(sentences),
         sentences=tuple(sentences),
         citations=tuple(builder.citations),
         generator=name,
         model=model,
         short_answer=short,
         timings=timings,
-        notice=fallback_notice(settings, name),
+        notice=notice,
+        stats=draft.stats,
     )
 
 
-def _abstain(index: Index, name: str, model: str, timings: dict[str, float], text: str = ABSTAIN_TEXT) -> Answer:
+def _abstain(
+    name: str, model: str, timings: dict[str, float], notice: str, text: str = ABSTAIN_TEXT,
+    stats: GenerationStats | None = None,
+) -> Answer:
     return Answer(
         text=text, sentences=(), citations=(), generator=name, model=model, abstained=True,
-        timings=timings, notice=fallback_notice(index.settings, name),
+        timings=timings, notice=notice, stats=stats,
     )
 
 
-def ask(index: Index, question: str, doc_ids: Sequence[str] | None = None, k: int | None = None) -> Answer:
-    """Answer ``question`` from the index, citing the passages that support it."""
+def ask(
+    library: Library, generator: Generator, question: str, doc_ids: Sequence[str] | None = None,
+    k: int | None = None, notice: str = "",
+) -> Answer:
+    """Answer ``question`` from the library with ``generator``, citing the passages that support it."""
     started = time.perf_counter()
-    settings = index.settings
-    name = resolve_name(settings)
-    generator = make_generator(settings, index.embedder)
-    hits = search(index, question, k=k or settings.top_k, doc_ids=doc_ids)
+    settings = library.settings
+    hits = library.search(question, k=k or settings.top_k, doc_ids=doc_ids)
     timings = {"retrieve_s": time.perf_counter() - started}
-    relevance = _relevance(index, question, [h.chunk.id for h in hits])
-    if not hits or float(relevance.max()) < settings.abstain_threshold:
+    if not hits or max(h.score for h in hits) < settings.abstain_threshold:
         timings["total_s"] = time.perf_counter() - started
-        return _abstain(index, name, generator.model_id, timings)
-    documents = _documents(index, [h.chunk.doc_id for h in hits])
+        return _abstain(generator.name, generator.model_id, timings, notice)
+    documents = _documents(library, [h.chunk.doc_id for h in hits])
     passages = [Passage(documents[h.chunk.doc_id], h.chunk, h.score) for h in hits]
     generating = time.perf_counter()
     draft = generator.answer(question, passages)
     timings["generate_s"] = time.perf_counter() - generating
-    answer = _finish(index, draft, passages, name, generator.model_id, timings)
+    answer = _finish(library, draft, passages, generator.name, generator.model_id, timings, notice)
     timings["total_s"] = time.perf_counter() - started
     return answer
 
 
-def _topic_documents(index: Index, topic: str) -> list[str]:
+def _topic_documents(library: Library, topic: str) -> list[str]:
     """Documents holding passages relevant to ``topic``, most relevant first."""
-    hits = search(index, topic, k=TOPIC_CANDIDATES)
-    relevance = _relevance(index, topic, [h.chunk.id for h in hits])
-    relevant = [h.chunk.doc_id for h, r in zip(hits, relevance) if r >= index.settings.abstain_threshold]
+    hits = library.search(topic, k=TOPIC_CANDIDATES)
+    relevant = [h.chunk.doc_id for h in hits if h.score >= library.settings.abstain_threshold]
     return list(dict.fromkeys(relevant))[:MAX_BRIEF_DOCUMENTS]
 
 
-def _cover_missing(index: Index, draft: Draft, missing: Sequence[Document], passages: Sequence[Passage]) -> Draft:
+def _cover_missing(library: Library, draft: Draft, missing: Sequence[Document], passages: Sequence[Passage]) -> Draft:
     """Add, for each document the draft left uncited, its most central sentence as a quoted point."""
-    from rag.generation.extractive import ExtractiveGenerator
-
-    quoter = ExtractiveGenerator(index.settings, index.embedder)
+    quoter = library.generator("extractive")
     extra = []
     for doc in missing:
         own = [p for p in passages if p.document.id == doc.id]
@@ -126,43 +133,48 @@ def _cover_missing(index: Index, draft: Draft, missing: Sequence[Document], pass
         extra += [DraftSentence(s.text, "point", s.sources) for s in central if s.section == "overview"][:1]
     points = [s for s in draft.sentences if s.section != "overview"]
     rest = [s for s in draft.sentences if s.section == "overview"]
-    return Draft(sentences=tuple(points + extra + rest), short_answer=draft.short_answer)
+    return Draft(sentences=tuple(points + extra + rest), short_answer=draft.short_answer, stats=draft.stats)
+
+
+def _chosen(library: Library, doc_ids: Sequence[str] | None, topic: str | None) -> tuple[list[str], str]:
+    """The documents to brief, and a notice when the choice was made for the user."""
+    if doc_ids:
+        return list(dict.fromkeys(doc_ids)), ""
+    if topic:
+        return _topic_documents(library, topic), ""
+    infos = library.documents()
+    notice = ""
+    if len(infos) > MAX_BRIEF_DOCUMENTS:
+        notice = f"briefing the {MAX_BRIEF_DOCUMENTS} most recent documents; name documents or a --topic to choose"
+    return [d.doc_id for d in infos][-MAX_BRIEF_DOCUMENTS:], notice
 
 
 def brief(
-    index: Index,
+    library: Library,
+    generator: Generator,
     doc_ids: Sequence[str] | None = None,
     topic: str | None = None,
     length: Length = "medium",
+    notice: str = "",
 ) -> Answer:
     """A cited briefing: key points then an overview, of ``doc_ids`` or of the documents about ``topic``."""
     started = time.perf_counter()
-    settings = index.settings
-    name = resolve_name(settings)
-    generator = make_generator(settings, index.embedder)
-    notice = ""
-    if doc_ids:
-        chosen = list(dict.fromkeys(doc_ids))
-    elif topic:
-        chosen = _topic_documents(index, topic)
-    else:
-        chosen = [d.doc_id for d in index.documents()][-MAX_BRIEF_DOCUMENTS:]
-        if len(index.documents()) > MAX_BRIEF_DOCUMENTS:
-            notice = f"briefing the {MAX_BRIEF_DOCUMENTS} most recent documents; name documents or a --topic to choose"
+    name, model = generator.name, generator.model_id
+    chosen, chose_notice = _chosen(library, doc_ids, topic)
     timings = {"retrieve_s": time.perf_counter() - started}
     if not chosen:
         text = f"No articles in the index are about {topic!r}." if topic else "The index is empty; add articles first."
-        return _abstain(index, name, generator.model_id, timings, text)
-    documents = _documents(index, chosen)
-    passages = [Passage(documents[d], c) for d in chosen for c in index.chunks(d)]
+        return _abstain(name, model, timings, notice, text)
+    documents = _documents(library, chosen)
+    passages = [Passage(documents[d], c) for d in chosen for c in library.chunks(d)]
     generating = time.perf_counter()
     draft = generator.brief(list(documents.values()), passages, length, topic)
     timings["generate_s"] = time.perf_counter() - generating
-    answer = _finish(index, draft, passages, name, generator.model_id, timings)
+    answer = _finish(library, draft, passages, name, model, timings, notice)
     missing = [d for d in chosen if d not in {c.doc_id for c in answer.citations}]
     if missing and not answer.abstained:
-        draft = _cover_missing(index, draft, [documents[d] for d in missing], passages)
-        answer = _finish(index, draft, passages, name, generator.model_id, timings)
+        draft = _cover_missing(library, draft, [documents[d] for d in missing], passages)
+        answer = _finish(library, draft, passages, name, model, timings, notice)
     timings["total_s"] = time.perf_counter() - started
     coverage = tuple(
         Coverage(
@@ -172,5 +184,5 @@ def brief(
         )
         for d in chosen
     )
-    joined_notice = "; ".join(n for n in (answer.notice, notice) if n)
-    return Answer(**{**answer.__dict__, "coverage": coverage, "notice": joined_notice})
+    joined_notice = "; ".join(n for n in (answer.notice, chose_notice) if n)
+    return replace(answer, coverage=coverage, notice=joined_notice)
