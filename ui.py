@@ -1,8 +1,8 @@
 """Start the rag web UI: ``python ui.py [--host 127.0.0.1] [--port 7860] [--index-dir index]``.
 
-A thin front end over rag/web.py, like ``rag serve``: reads RAG_INDEX_DIR,
-keeps models offline, binds this machine only unless ``--host`` says
-otherwise, and turns a RagError into a one-line message.
+A thin front end over rag/web/, like ``rag serve``: reads RAG_INDEX_DIR and
+RAG_CACHE_DIR, keeps models offline, binds this machine only unless
+``--host`` says otherwise, and turns a RagError into a one-line message.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Sequence
 
 
@@ -26,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--index-dir", default=os.environ.get("RAG_INDEX_DIR", "index"),
                         help="index folder (default: ./index, or $RAG_INDEX_DIR)")
+    parser.add_argument("--max-file-mb", type=float, help="refuse uploads larger than this (default 20 MB)")
     return parser
 
 
@@ -35,11 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from rag.errors import RagError
-    from rag.settings import Settings
+    from rag.frontend import settings_from
     from rag.web import serve
 
     try:
-        serve(Settings(index_dir=Path(args.index_dir)), host=args.host, port=args.port)
+        serve(settings_from(args), host=args.host, port=args.port)
     except RagError as e:
         print(f"rag: {e}", file=sys.stderr)
         return 1

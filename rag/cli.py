@@ -1,8 +1,10 @@
-"""The ``rag`` command line: a thin front end over the package.
+"""The ``rag`` command line: a thin front end over ``rag.Rag``.
 
 Turns RagError into a one-line message and exit code 1; never shows a
-traceback for a user's mistake. Reads RAG_INDEX_DIR. Keeps Hugging Face
-offline unless the user runs ``rag pull``.
+traceback for a user's mistake. Reads RAG_INDEX_DIR (and RAG_CACHE_DIR,
+through rag/frontend.py). Keeps Hugging Face offline unless the user runs
+``rag pull``. Building the parser imports nothing heavy, so ``rag --help``
+is instant; each command imports what it needs.
 """
 
 from __future__ import annotations
@@ -11,8 +13,14 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
+
+from rag.evaluation.cli import add_eval_commands
+from rag.frontend import quiet_libraries, settings_from
+from rag.generation.registry import CHOICES
+
+if TYPE_CHECKING:
+    from rag.core import Rag
 
 Handler = Callable[[argparse.Namespace], int]
 FORMATTER = argparse.RawDescriptionHelpFormatter
@@ -30,26 +38,13 @@ def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def _settings(args: argparse.Namespace):
-    from rag.settings import Settings
+def _open(args: argparse.Namespace, check: bool = True) -> Rag:
+    from rag.core import Rag
 
-    changes: dict[str, Any] = {"index_dir": Path(args.index_dir)}
-    for name in ("embedder_model", "embedder_backend", "device", "generator", "seq2seq_model", "top_k", "max_new_tokens", "num_beams"):
-        value = getattr(args, name, None)
-        if value is not None:
-            changes[name] = value
-    if getattr(args, "max_file_mb", None) is not None:
-        changes["max_file_bytes"] = int(args.max_file_mb * 1_000_000)
-    return Settings().with_(**changes)
+    return Rag(settings_from(args), check=check)
 
 
-def _open(args: argparse.Namespace, check: bool = True):
-    from rag.index import Index
-
-    return Index.open(_settings(args), check=check)
-
-
-def _progress(label: str):
+def _progress(label: str) -> Callable[[int, int], None]:
     from tqdm import tqdm
 
     bar: list[Any] = []
@@ -69,29 +64,29 @@ def _progress(label: str):
 def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.ingest import load_paths
 
-    index = _open(args, check=not args.rebuild)
-    if args.rebuild:
-        rebuilt = index.rebuild(_progress("re-embedding"))
-        print(f"Rebuilt the index: {rebuilt} chunks re-embedded with {index.settings.embedder_model}.")
-    loaded = load_paths(args.paths, stdin=sys.stdin, max_bytes=index.settings.max_file_bytes)
-    for problem in loaded.problems:
-        print(f"skipped: {problem}", file=sys.stderr)
-    for note in loaded.notes:
-        print(f"note: {note}", file=sys.stderr)
-    report = index.add(loaded.documents, _progress("embedding"))
-    print(
-        f"Added {len(report.added)} document(s) ({report.chunks} chunks); "
-        f"{len(report.unchanged)} unchanged; {len(report.replaced)} replaced; "
-        f"{len(loaded.problems)} skipped. Index: {index.dir}"
-    )
+    with _open(args, check=not args.rebuild) as rag:
+        if args.rebuild:
+            rebuilt = rag.rebuild(_progress("re-embedding"))
+            print(f"Rebuilt the index: {rebuilt} chunks re-embedded with {rag.settings.embedder_model}.")
+        loaded = load_paths(args.paths, stdin=sys.stdin, max_bytes=rag.settings.max_file_bytes)
+        for problem in loaded.problems:
+            print(f"skipped: {problem}", file=sys.stderr)
+        for note in loaded.notes:
+            print(f"note: {note}", file=sys.stderr)
+        report = rag.ingest(loaded.documents, _progress("embedding"))
+        print(
+            f"Added {len(report.added)} document(s) ({report.chunks} chunks); "
+            f"{len(report.unchanged)} unchanged; {len(report.replaced)} replaced; "
+            f"{len(loaded.problems)} skipped. Index: {rag.location}"
+        )
     return 1 if loaded.problems and not (report.added or report.unchanged) else 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     from rag.render import hit_json, hits_text
-    from rag.retrieval import search
 
-    hits = search(_open(args), args.query, k=args.k, doc_ids=args.docs)
+    with _open(args) as rag:
+        hits = rag.search(args.query, k=args.k, doc_ids=args.docs)
     if args.json:
         _print_json([hit_json(h) for h in hits])
     else:
@@ -102,7 +97,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_docs(args: argparse.Namespace) -> int:
     from rag.render import doc_info_json, docs_text
 
-    infos = _open(args).documents()
+    with _open(args) as rag:
+        infos = rag.documents()
     if args.json:
         _print_json([doc_info_json(i) for i in infos])
     else:
@@ -113,7 +109,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from rag.render import document_json
 
-    doc = _open(args).document(args.doc_id)
+    with _open(args) as rag:
+        doc = rag.document(args.doc_id)
     if args.json:
         _print_json(document_json(doc))
     else:
@@ -123,7 +120,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    removed = _open(args).remove(args.doc_ids)
+    with _open(args) as rag:
+        removed = rag.remove(args.doc_ids)
     print(f"Removed {len(args.doc_ids)} document(s) and {removed} chunks.")
     return 0
 
@@ -131,16 +129,12 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from rag.generation.registry import generator_availability
-
-    index = _open(args)
-    status = asdict(index.status())
-    status["index_dir"] = str(index.dir)
-    available = generator_availability(index.settings)
-    status["generator"] = (
-        f"auto uses {available['auto_uses']}; seq2seq {available['seq2seq_model']}: {available['seq2seq_available']}"
-    )
-    problems = index.check() if args.check else []
+    with _open(args) as rag:
+        status: dict[str, Any] = asdict(rag.status())
+        status["index_dir"] = rag.location
+        info = rag.generators()
+        status["generator"] = f"auto uses {info.auto_uses}; seq2seq {info.seq2seq_model}: {info.availability}"
+        problems = rag.check() if args.check else []
     if args.check:
         status["check"] = problems or "ok"
     if args.json:
@@ -153,17 +147,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
-    index = _open(args)
-    count = index.repair()
-    problems = index.check()
+    with _open(args) as rag:
+        count = rag.repair()
+        problems = rag.check()
     print(f"Rebuilt the vector index from SQLite: {count} vectors. Check: {'; '.join(problems) or 'ok'}")
     return 1 if problems else 0
 
 
-def _generate(args: argparse.Namespace, run: Callable[..., Any]) -> int:
+def _print_answer(args: argparse.Namespace, answer: Any) -> int:
     from rag.render import answer_json, answer_text
 
-    answer = run()
     if args.json:
         _print_json(answer_json(answer))
     else:
@@ -172,26 +165,26 @@ def _generate(args: argparse.Namespace, run: Callable[..., Any]) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.pipeline import ask
-
-    index = _open(args)
-    return _generate(args, lambda: ask(index, args.question, doc_ids=args.docs))
+    with _open(args) as rag:
+        answer = rag.ask(args.question, doc_ids=args.docs)
+    return _print_answer(args, answer)
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
-    from rag.pipeline import brief
-
-    index = _open(args)
-    return _generate(args, lambda: brief(index, doc_ids=args.doc_ids or None, topic=args.topic, length=args.length))
+    with _open(args) as rag:
+        answer = rag.brief(doc_ids=args.doc_ids or None, topic=args.topic, length=args.length)
+    return _print_answer(args, answer)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
     from rag.models import local_seq2seq_models
 
-    settings = _settings(args)
+    settings = settings_from(args)
     models = local_seq2seq_models()
     if args.json:
-        _print_json([{"model": m.model_id, "path": str(m.path), "family": m.family, "bytes": m.size_bytes} for m in models])
+        _print_json([
+            {"model": m.model_id, "path": str(m.path), "family": m.family, "bytes": m.size_bytes} for m in models
+        ])
         return 0
     print(f"Configured seq2seq model: {settings.seq2seq_model}")
     if not models:
@@ -213,19 +206,21 @@ def cmd_pull(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from rag.web import serve
 
-    serve(_settings(args), host=args.host, port=args.port)
+    serve(settings_from(args), host=args.host, port=args.port)
     return 0
 
 
 # -- parser -------------------------------------------------------------------
-def _command(sub, name: str, handler: Handler, help_: str, example: str) -> argparse.ArgumentParser:
-    parser = sub.add_parser(name, help=help_, description=help_, epilog=f"example:\n  {example}", formatter_class=FORMATTER)
+def _command(sub: Any, name: str, handler: Handler, help_: str, example: str) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        name, help=help_, description=help_, epilog=f"example:\n  {example}", formatter_class=FORMATTER
+    )
     parser.set_defaults(handler=handler)
     return parser
 
 
 def _generation_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--generator", choices=["auto", "seq2seq", "extractive"], help="who writes (default: auto)")
+    parser.add_argument("--generator", choices=CHOICES, help="who writes (default: auto)")
     parser.add_argument("--model", dest="seq2seq_model", metavar="ID_OR_DIR", help="seq2seq checkpoint id or folder")
     parser.add_argument("--max-new-tokens", type=int, help="seq2seq: longest output per call (default 160)")
     parser.add_argument("--beams", dest="num_beams", type=int, help="seq2seq: beam search width (default 4)")
@@ -247,12 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="embedding backend (default auto: ONNX int8 on CPU, PyTorch on GPU)")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
 
-    p = _command(sub, "ingest", cmd_ingest, "Add articles (files, folders, or - for stdin) to the index.", "rag ingest seeds/ notes.md -")
+    p = _command(sub, "ingest", cmd_ingest, "Add articles (files, folders, or - for stdin) to the index.",
+                 "rag ingest seeds/ notes.md -")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--rebuild", action="store_true", help="re-chunk and re-embed everything already stored first")
     p.add_argument("--max-file-mb", type=float, help="refuse files larger than this (default 20 MB)")
 
-    p = _command(sub, "search", cmd_search, "Show the passages most relevant to a query.", 'rag search "air defense" -k 3 --json')
+    p = _command(sub, "search", cmd_search, "Show the passages most relevant to a query.",
+                 'rag search "air defense" -k 3 --json')
     p.add_argument("query")
     p.add_argument("-k", type=int, default=5, help="how many passages (default 5)")
     p.add_argument("--docs", nargs="+", metavar="DOC_ID", help="only search these documents")
@@ -268,19 +265,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "remove", cmd_remove, "Delete documents from the index.", "rag remove d152b494c9972668")
     p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
 
-    p = _command(sub, "status", cmd_status, "Counts, embedder, device, index kind and size on disk.", "rag status --check")
+    p = _command(sub, "status", cmd_status, "Counts, embedder, device, index kind and size on disk.",
+                 "rag status --check")
     p.add_argument("--check", action="store_true", help="verify SQLite and the vector index agree (exit 1 if not)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     _command(sub, "repair", cmd_repair, "Rebuild the vector index from what SQLite stores.", "rag repair")
 
-    p = _command(sub, "ask", cmd_ask, "Answer a question from the articles, with citations.", 'rag ask "Who met Trump in April?" --json')
+    p = _command(sub, "ask", cmd_ask, "Answer a question from the articles, with citations.",
+                 'rag ask "Who met Trump in April?" --json')
     p.add_argument("question")
     p.add_argument("--docs", nargs="+", metavar="DOC_ID", help="only use these documents")
     p.add_argument("-k", type=int, dest="top_k", help="passages to retrieve (default 5)")
     _generation_options(p)
 
-    p = _command(sub, "brief", cmd_brief, "A cited briefing of articles, or of those about a topic.", 'rag brief --topic "air defense" --length short')
+    p = _command(sub, "brief", cmd_brief, "A cited briefing of articles, or of those about a topic.",
+                 'rag brief --topic "air defense" --length short')
     p.add_argument("doc_ids", nargs="*", metavar="DOC_ID", help="documents to brief (default: all, or by --topic)")
     p.add_argument("--topic", help="brief the documents most relevant to this topic")
     p.add_argument("--length", choices=["short", "medium", "long"], default="medium")
@@ -289,45 +289,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "models", cmd_models, "List the seq2seq models available on this machine.", "rag models")
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    p = _command(sub, "pull", cmd_pull, "Download a seq2seq model into the Hugging Face cache (needs a network).", "rag pull google/flan-t5-base")
+    p = _command(sub, "pull", cmd_pull, "Download a seq2seq model into the Hugging Face cache (needs a network).",
+                 "rag pull google/flan-t5-base")
     p.add_argument("model", metavar="MODEL")
 
     p = _command(sub, "serve", cmd_serve, "Start the web UI.", "rag serve --port 7860")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--max-file-mb", type=float, help="refuse uploads larger than this (default 20 MB)")
 
-    try:
-        from rag.evaluation.cli import add_eval_commands
-    except ImportError:
-        pass
-    else:
-        add_eval_commands(sub, _command)
+    add_eval_commands(sub, _command)
     return parser
-
-
-def quiet_libraries(offline: bool = True) -> None:
-    """Offline unless pulling; no library progress bars or warnings on the terminal.
-
-    Must run before huggingface_hub is imported: it reads HF_HUB_OFFLINE once.
-    """
-    if offline:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    import logging
-    import warnings
-
-    warnings.filterwarnings("ignore")
-    for name in ("sentence_transformers", "pypdf", "trafilatura", "htmldate", "courlan"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-    except ImportError:
-        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:

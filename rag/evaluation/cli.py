@@ -1,7 +1,8 @@
 """The ``rag eval qa`` and ``rag eval summarize`` commands: parsers, tables and JSON.
 
-``add_eval_commands`` is called by rag/cli.py's ``build_parser``. Handlers run
-rag/evaluation/runner.py and format its reports: a table on the terminal
+``add_eval_commands`` is called by rag/cli.py's ``build_parser``; it imports
+nothing heavy, so ``rag --help`` stays instant. Handlers import and run
+rag/evaluation/runner.py (ROUGE, NLTK) and format its reports: a table on the terminal
 (scores as percentages, latency in seconds) or, with ``--json``, the whole
 report with every item. Leaves out comparing runs with each other.
 """
@@ -13,9 +14,13 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from rag.evaluation.runner import QAReport, SummaryReport, run_qa, run_summaries
+from rag.frontend import settings_from
+from rag.generation.registry import CHOICES
+
+if TYPE_CHECKING:
+    from rag.evaluation.runner import QAReport, SummaryReport
 
 Handler = Callable[[argparse.Namespace], int]
 Command = Callable[..., argparse.ArgumentParser]
@@ -60,7 +65,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
     def line(cells: Sequence[str]) -> str:
         first = cells[0].ljust(widths[0])
-        return "  ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:]))]).rstrip()
+        return "  ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))]).rstrip()
 
     return "\n".join(line(r) for r in [headers, *rows])
 
@@ -154,23 +159,23 @@ def _print(args: argparse.Namespace, report: QAReport | SummaryReport, text: Cal
 
 
 def cmd_eval_qa(args: argparse.Namespace) -> int:
-    from rag.cli import _settings
+    from rag.evaluation.runner import run_qa
 
-    report = run_qa(Path(args.file), _settings(args), limit=args.limit, progress=_progress("question"))
+    report = run_qa(Path(args.file), settings_from(args), limit=args.limit, progress=_progress("question"))
     return _print(args, report, qa_text)
 
 
 def cmd_eval_summarize(args: argparse.Namespace) -> int:
-    from rag.cli import _settings
+    from rag.evaluation.runner import run_summaries
 
-    report = run_summaries(Path(args.file), _settings(args), limit=args.limit, progress=_progress("article"))
+    report = run_summaries(Path(args.file), settings_from(args), limit=args.limit, progress=_progress("article"))
     return _print(args, report, summary_text)
 
 
 # -- parsers --------------------------------------------------------------------
 def _common_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("file", metavar="FILE.jsonl", help=f"JSON Lines file, one {what} per line")
-    parser.add_argument("--generator", choices=["auto", "seq2seq", "extractive"], help="who writes (default: auto)")
+    parser.add_argument("--generator", choices=CHOICES, help="who writes (default: auto)")
     parser.add_argument("--model", dest="seq2seq_model", metavar="ID_OR_DIR", help="seq2seq checkpoint id or folder")
     parser.add_argument("--limit", type=_positive_int, metavar="N", help=f"only the first N {what}s")
     parser.add_argument("--json", action="store_true", help="print the full result (every item) as JSON")

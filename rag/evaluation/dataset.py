@@ -96,8 +96,9 @@ def load_qa(path: Path) -> list[QAItem]:
     """The questions of a QA file, in file order."""
     items = []
     for number, row in _rows(path, QA_EXAMPLE):
-        fields = [_text_field(path, number, row, name, QA_EXAMPLE) for name in ("id", "context", "question")]
-        items.append(QAItem(*fields, answers=_answers_field(path, number, row), line=number))
+        item_id, context, question = (_text_field(path, number, row, name, QA_EXAMPLE)
+                                      for name in ("id", "context", "question"))
+        items.append(QAItem(item_id, context, question, answers=_answers_field(path, number, row), line=number))
     _check_ids(path, [(i.id, i.line) for i in items])
     return items
 
@@ -106,7 +107,8 @@ def load_summaries(path: Path) -> list[SummaryItem]:
     """The articles and reference summaries of a summary file, in file order."""
     items = []
     for number, row in _rows(path, SUMMARY_EXAMPLE):
-        fields = [_text_field(path, number, row, name, SUMMARY_EXAMPLE) for name in ("id", "article", "reference")]
-        items.append(SummaryItem(*fields, line=number))
+        item_id, article, reference = (_text_field(path, number, row, name, SUMMARY_EXAMPLE)
+                                       for name in ("id", "article", "reference"))
+        items.append(SummaryItem(item_id, article, reference, line=number))
     _check_ids(path, [(i.id, i.line) for i in items])
     return items

@@ -22,11 +22,12 @@ import re
 import string
 from collections import Counter
 from functools import lru_cache
-from typing import Sequence
-
-from rouge_score import rouge_scorer
+from typing import TYPE_CHECKING, Sequence
 
 from rag.sentences import split_paragraphs, split_sentences
+
+if TYPE_CHECKING:
+    from rouge_score import rouge_scorer
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeLsum")
 # A first paragraph at most this long without terminal punctuation is a headline.
@@ -166,6 +167,8 @@ def _one_sentence_per_line(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _scorer() -> rouge_scorer.RougeScorer:
+    from rouge_score import rouge_scorer  # imports NLTK: seconds, so only when scoring
+
     return rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
 
 

@@ -4,11 +4,11 @@ Each run builds a throwaway index in a temporary folder, so the user's index
 is never touched. QA: every distinct context of the file becomes a document
 (each question has the others as distractors); each question is searched
 (recall@1 and @k: a hit is a retrieved chunk of the question's own document
-holding a gold answer) and asked through ``rag.pipeline.ask`` (EM/F1 on the
+holding a gold answer) and asked through ``Rag.ask`` (EM/F1 on the
 short answer when there is one, else on the answer's sentences; containment;
 citation validity; abstention; latency). Unanswerable questions (no gold
 answers) only count for abstention and latency. Summaries: each article's
-short briefing (``brief(..., length="short")``, three sentences) and its
+short briefing (``Rag.brief(..., length="short")``, three sentences) and its
 Lead-3 are scored by ROUGE against the reference in the same run. Latency
 is wall time per ``ask``/``brief`` call after one untimed warm-up call, so it
 leaves out loading models.
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence, TypeVar
 
+from rag.core import Rag
 from rag.errors import BadInputError, DocumentNotFoundError
 from rag.evaluation.dataset import QAItem, SummaryItem, load_qa, load_summaries
 from rag.evaluation.metrics import (
@@ -40,11 +41,7 @@ from rag.evaluation.metrics import (
     rouge_scores,
     token_f1,
 )
-from rag.generation.registry import make_generator, resolve_name
-from rag.index import Index
 from rag.ingest.text import text_document
-from rag.pipeline import ask, brief
-from rag.retrieval import search
 from rag.settings import Settings
 from rag.types import Answer, Document
 
@@ -167,22 +164,18 @@ class SummaryReport:
 
 # -- shared helpers -------------------------------------------------------------
 @contextmanager
-def temporary_index(settings: Settings) -> Iterator[Index]:
-    """An empty index in a temporary folder, deleted afterwards.
+def temporary_index(settings: Settings) -> Iterator[Rag]:
+    """A Rag over an empty index in a temporary folder, deleted afterwards.
 
-    Derived model files (ONNX exports) stay where ``settings`` keeps them
-    (by default next to the user's index), so they are made once, not per run.
+    Model files derived once (ONNX exports) stay in the one model cache,
+    ``settings.cache_dir``; nothing is written next to the user's index.
     """
-    cache = settings.model_cache_dir or Path(settings.index_dir) / "models"
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as folder:
-        index = Index.open(settings.with_(index_dir=Path(folder), model_cache_dir=cache))
-        try:
-            yield index
-        finally:
-            index.close()
+        with Rag(settings.with_(index_dir=Path(folder))) as rag:
+            yield rag
 
 
-def valid_citations(index: Index, answer: Answer) -> int:
+def valid_citations(index: Rag, answer: Answer) -> int:
     """How many of the answer's citations quote exactly the span of the stored document they name."""
     valid = 0
     for c in answer.citations:
@@ -199,19 +192,20 @@ def _validity(items: Sequence[QAItemResult] | Sequence[SummaryItemResult]) -> fl
     return sum(i.valid_citations for i in items) / total if total else None
 
 
-def _ingest(index: Index, texts: Mapping[str, str], file_name: str) -> dict[str, Document]:
+def _ingest(index: Rag, texts: Mapping[str, str], file_name: str) -> dict[str, Document]:
     """Add each ``{item id: text}`` as a document; the same text is one document."""
     documents = {
         item_id: text_document(text, source=f"{file_name}#{item_id}", title_hint=item_id)
         for item_id, text in texts.items()
     }
-    index.add(list(documents.values()))
+    index.ingest(list(documents.values()))
     return documents
 
 
-def _generator(index: Index) -> tuple[str, str]:
-    """The concrete generator name and model id (loads the generator once, failing early)."""
-    return resolve_name(index.settings), make_generator(index.settings, index.embedder).model_id
+def _generator(index: Rag) -> tuple[str, str]:
+    """The concrete generator name and model id (made once, failing early)."""
+    generator = index.generator()
+    return generator.name, generator.model_id
 
 
 def _first(items: list[T], limit: int | None) -> list[T]:
@@ -244,13 +238,13 @@ def _first_rank(flags: Sequence[bool]) -> int | None:
     return next((rank for rank, flag in enumerate(flags, start=1) if flag), None)
 
 
-def score_question(index: Index, item: QAItem, document: Document, k: int) -> QAItemResult:
+def score_question(index: Rag, item: QAItem, document: Document, k: int) -> QAItemResult:
     """Search and ask one question; score retrieval, the answer and its citations."""
-    hits = search(index, item.question, k=k)
+    hits = index.search(item.question, k=k)
     own = [h.chunk.doc_id == document.id for h in hits]
-    flags = [o and contains_answer(h.chunk.text, item.answers) for o, h in zip(own, hits)]
+    flags = [o and contains_answer(h.chunk.text, item.answers) for o, h in zip(own, hits, strict=True)]
     started = time.perf_counter()
-    answer = ask(index, item.question, k=k)
+    answer = index.ask(item.question, k=k)
     latency = time.perf_counter() - started
     text = answer_text(answer)
     prediction = answer.short_answer if answer.short_answer is not None else text
@@ -308,7 +302,7 @@ def run_qa(path: Path, settings: Settings, limit: int | None = None, progress: P
     with temporary_index(settings) as index:
         generator, model = _generator(index)
         documents = _ingest(index, {i: c for c, i in first_by_context.items()}, path.name)
-        ask(index, asked[0].question, k=settings.top_k)  # warm-up: latency excludes model loading
+        index.ask(asked[0].question, k=settings.top_k)  # warm-up: latency excludes model loading
         results = []
         for done, item in enumerate(asked, start=1):
             document = documents[first_by_context[item.context]]
@@ -325,10 +319,10 @@ def run_qa(path: Path, settings: Settings, limit: int | None = None, progress: P
 
 
 # -- summaries ----------------------------------------------------------------------
-def summarize_article(index: Index, item: SummaryItem, document: Document) -> SummaryItemResult:
+def summarize_article(index: Rag, item: SummaryItem, document: Document) -> SummaryItemResult:
     """Brief one article (short: three sentences) and score it and Lead-3 against the reference."""
     started = time.perf_counter()
-    answer = brief(index, doc_ids=[document.id], length="short")
+    answer = index.brief(doc_ids=[document.id], length="short")
     latency = time.perf_counter() - started
     summary = "\n".join(s.text for s in answer.sentences)
     lead = lead_n(item.article, LEAD_SENTENCES)
@@ -365,7 +359,7 @@ def run_summaries(
     with temporary_index(settings) as index:
         generator, model = _generator(index)
         documents = _ingest(index, {i.id: i.article for i in chosen}, path.name)
-        brief(index, doc_ids=[documents[chosen[0].id].id], length="short")  # warm-up, untimed
+        index.brief(doc_ids=[documents[chosen[0].id].id], length="short")  # warm-up, untimed
         results = []
         for done, item in enumerate(chosen, start=1):
             results.append(summarize_article(index, item, documents[item.id]))

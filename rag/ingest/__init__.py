@@ -17,7 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator, TextIO
@@ -27,6 +27,7 @@ from rag.ingest.html import read_html
 from rag.ingest.markdown import read_markdown
 from rag.ingest.pdf import read_pdf
 from rag.ingest.text import decode_bytes, decoding_note, read_text, text_document
+from rag.settings import DEFAULT_MAX_FILE_BYTES
 from rag.types import Document
 
 Reader = Callable[[Path], Document]
@@ -40,9 +41,8 @@ READERS: dict[str, Reader] = {
     ".htm": read_html,
     ".pdf": read_pdf,
 }
-# The largest file (and extracted text) taken as one article: 20 MB is some thousand
-# long articles; anything bigger is almost surely not one article.
-MAX_FILE_BYTES = 20_000_000
+# The default limit for one article; callers pass Settings.max_file_bytes (rag/settings.py).
+MAX_FILE_BYTES = DEFAULT_MAX_FILE_BYTES
 # PDF files carry images and fonts besides their text, so they may be this much larger on disk.
 PDF_SIZE_FACTOR = 10
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
@@ -160,7 +160,8 @@ def read_stdin(stdin: TextIO, max_bytes: int = MAX_FILE_BYTES) -> Document:
         text, meta = stdin.read(max_bytes + 1), {}
         if len(text) > max_bytes:
             raise _too_large("-", len(text), max_bytes, "standard input (at least)")
-    return text_document(text, source="stdin", title_hint="stdin", metadata=meta)
+    document = text_document(text, source="stdin", title_hint="stdin", metadata=meta)
+    return replace(document, replaces_source=False)  # stdin has no lasting name to replace by
 
 
 def _expand(raw: str, problems: list[BadInputError]) -> list[Path]:

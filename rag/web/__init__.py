@@ -7,7 +7,9 @@ public share link. ``build_app`` builds the Blocks (for tests and embedding).
 Work runs in Gradio's queue: answers and briefings up to
 ``GENERATE_CONCURRENCY`` at a time, writes one at a time, listings freely, so
 a long ingest never blocks a question. What the buttons do is in
-rag/web_actions.py; the HTML they show is in rag/web_render.py.
+rag/web/actions.py; the HTML they show is in rag/web/render.py, the look in
+rag/web/style.py. Uploads are limited by ``Settings.max_file_bytes`` like
+``rag ingest`` (``rag serve --max-file-mb``).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.frontend import quiet_libraries
 from rag.generation.registry import CHOICES
 from rag.settings import Settings
-from rag.web_actions import MAX_UPLOAD_BYTES, AnswerView, WebActions, safe_label
-from rag.web_render import EMPTY_SOURCES, message_html
-from rag.web_style import CSS, theme
+from rag.web.actions import Report, WebActions, largest_upload_bytes, safe_label
+from rag.web.render import EMPTY_SOURCES, ingest_html, message_html
+from rag.web.style import CSS, theme
+from rag.web.views import AnswerView
 
 if TYPE_CHECKING:
     import gradio
@@ -38,8 +42,6 @@ GENERATOR_LABELS = {"auto": "auto", "seq2seq": "seq2seq (writes)", "extractive":
 
 def prepare_environment(work_dir: Path) -> None:
     """Offline models, no analytics, uploads under ``work_dir``; call before Gradio is imported."""
-    from rag.cli import quiet_libraries
-
     quiet_libraries()
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
@@ -47,7 +49,7 @@ def prepare_environment(work_dir: Path) -> None:
         os.environ.setdefault("GRADIO_TEMP_DIR", str(work_dir / "gradio"))
 
 
-def launch_options(host: str = "127.0.0.1", port: int = 7860) -> dict[str, Any]:
+def launch_options(host: str = "127.0.0.1", port: int = 7860, settings: Settings | None = None) -> dict[str, Any]:
     """Keyword arguments for ``Blocks.launch``: local only, no share link, local fonts."""
     return {
         "server_name": host,
@@ -55,7 +57,7 @@ def launch_options(host: str = "127.0.0.1", port: int = 7860) -> dict[str, Any]:
         "share": False,
         "inbrowser": False,
         "show_error": False,
-        "max_file_size": MAX_UPLOAD_BYTES,
+        "max_file_size": largest_upload_bytes(settings or Settings()),
         "footer_links": ["api"],
         "run_history": False,
         "enable_monitoring": False,
@@ -74,7 +76,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
         prepare_environment(work_dir)
         actions = WebActions(settings, work_dir)
         actions.warm_up()
-        build_app(settings, actions).launch(**launch_options(host, port))
+        build_app(settings, actions).launch(**launch_options(host, port, settings))
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
 
@@ -83,14 +85,14 @@ def _generator_value(settings: Settings) -> str:
     return settings.generator if settings.generator in CHOICES else "auto"
 
 
-def _progress_reporter(progress: Any):
+def _progress_reporter(progress: Any) -> Report:
     def report(done: int, total: int, desc: str, unit: str) -> None:
         progress((done, max(total, 1)), desc=desc, unit=unit)
 
     return report
 
 
-def build_app(settings: Settings, actions: WebActions | None = None) -> "gradio.Blocks":
+def build_app(settings: Settings, actions: WebActions | None = None) -> gradio.Blocks:
     """The Gradio Blocks app (queue configured); launch it with ``launch_options()``."""
     import gradio as gr
 
@@ -106,7 +108,7 @@ def build_app(settings: Settings, actions: WebActions | None = None) -> "gradio.
         with gr.Tabs():
             ask_tab = _ask_tab(gr, actions, generator_choices, _generator_value(settings))
             brief_tab = _brief_tab(gr, actions, generator_choices, _generator_value(settings))
-            library_tab = _library_tab(gr, actions)
+            library_tab = _library_tab(gr, actions, settings)
 
         pickers = [ask_tab["docs"], brief_tab["docs"], library_tab["delete_pick"]]
         refresh_outputs = [library_tab["table"], *pickers, library_tab["status"]]
@@ -115,7 +117,9 @@ def build_app(settings: Settings, actions: WebActions | None = None) -> "gradio.
             """The table, status and pickers; selections that still exist are kept."""
             view = actions.library()
             ids = {doc_id for _, doc_id in view.choices}
-            updates = [gr.update(choices=view.choices, value=[d for d in chosen or [] if d in ids]) for chosen in selected]
+            updates = [
+                gr.update(choices=view.choices, value=[d for d in chosen or [] if d in ids]) for chosen in selected
+            ]
             return [view.rows, *updates, view.status]
 
         app.load(refresh, inputs=pickers, outputs=refresh_outputs, api_name="library", concurrency_limit=None)
@@ -195,11 +199,12 @@ def _brief_tab(gr: Any, actions: WebActions, generator_choices: list, generator:
     return {"docs": docs}
 
 
-def _library_tab(gr: Any, actions: WebActions) -> dict[str, Any]:
+def _library_tab(gr: Any, actions: WebActions, settings: Settings) -> dict[str, Any]:
+    limit = f"{settings.max_file_bytes / 1e6:g} MB"
     with gr.Tab("Library", id="library"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
-                upload = gr.File(label="Add articles: .txt, .md, .html or .pdf, up to 20 MB each",
+                upload = gr.File(label=f"Add articles: .txt, .md, .html or .pdf, up to {limit} each",
                                  file_count="multiple", file_types=UPLOAD_TYPES, elem_id="library-upload")
                 with gr.Accordion("Or paste an article", open=False):
                     paste_title = gr.Textbox(label="Title (optional)", elem_id="paste-title")
@@ -226,22 +231,22 @@ def _library_tab(gr: Any, actions: WebActions) -> dict[str, Any]:
 def _library_events(gr: Any, actions: WebActions, c: dict[str, Any]) -> list[Any]:
     """Wire upload, paste and delete; all three write, so they run one at a time."""
 
-    def on_upload(files: list[str] | None, progress: Any = gr.Progress()) -> list[Any]:
+    def on_upload(files: list[str] | None, progress: Any = gr.Progress()) -> list[Any]:  # noqa: B008 (Gradio's idiom)
         paths = [str(f) for f in files or []]
         labels = [safe_label(Path(p).name) for p in paths]
-        return [actions.ingest_files(paths, labels, _progress_reporter(progress)), None]
+        return [ingest_html(actions.ingest_files(paths, labels, _progress_reporter(progress))), None]
 
-    def on_paste(text: str, title: str, progress: Any = gr.Progress()) -> list[Any]:
-        message = actions.ingest_text(text, title, _progress_reporter(progress))
-        added = "rag-msg-ok" in message
-        return [message, "" if added else text, "" if added else title]
+    def on_paste(text: str, title: str, progress: Any = gr.Progress()) -> list[Any]:  # noqa: B008 (Gradio's idiom)
+        outcome = actions.ingest_text(text, title, _progress_reporter(progress))
+        return [ingest_html(outcome), "" if outcome.ok else text, "" if outcome.ok else title]
 
     write = {"concurrency_id": "write", "concurrency_limit": 1}
     return [
         c["upload"].upload(on_upload, inputs=[c["upload"]], outputs=[c["ingest_msg"], c["upload"]],
                            api_name="upload", **write),
         c["paste_button"].click(on_paste, inputs=[c["paste_text"], c["paste_title"]],
-                                outputs=[c["ingest_msg"], c["paste_text"], c["paste_title"]], api_name="paste", **write),
+                                outputs=[c["ingest_msg"], c["paste_text"], c["paste_title"]], api_name="paste",
+                                **write),
         c["delete_button"].click(actions.delete, inputs=[c["delete_pick"]], outputs=[c["delete_msg"]],
                                  api_name="delete", **write),
     ]

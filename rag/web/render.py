@@ -4,18 +4,23 @@ Every string that comes from a document (text, title, source, quotes) or from
 a user goes through ``html.escape`` before it is put into markup, so HTML or
 script inside an article is shown as text and never runs. The markup here
 uses no scripts, remote resources or inline event handlers: a citation marker
-is a plain ``#anchor`` link to its source card. Layout and styling live in
-rag/web.py (CSS); the Markdown download comes from rag/render.py.
+is a plain ``#anchor`` link to its source card. Everything is rendered from
+the typed data (an Answer's sentences and their sections, an ingest's
+outcome); nothing here reads rendered text back. Styling lives in
+rag/web/style.py; the Markdown download comes from rag/render.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
-from rag.index import IndexStatus
-from rag.types import Answer, Citation, Document, DocumentInfo
+from rag.types import Answer, Citation, Document, DocumentInfo, IndexStatus, Sentence
+
+if TYPE_CHECKING:
+    from rag.generation.registry import GeneratorInfo
+    from rag.web.views import IngestOutcome
 
 CONTEXT_BEFORE_CHARS = 200
 CONTEXT_AFTER_CHARS = 280
@@ -41,51 +46,31 @@ def _marker(n: int, prefix: str, title: str) -> str:
     return f'<a class="rag-cite" href="#{prefix}-src-{n}" title="Source {n}: {esc(title)}">[{n}]</a>'
 
 
-def _linked_text(answer: Answer, prefix: str) -> str:
-    """``answer.text`` escaped, each sentence wrapped and its [n] markers made into links."""
+def _sentence(sentence: Sentence, prefix: str, titles: Mapping[int, str]) -> str:
+    """One sentence, its [n] markers as links (or an "unsupported" tag)."""
+    css = "rag-sent" if sentence.supported else "rag-sent rag-unsupported"
+    out = f'<span class="{css}">{esc(sentence.text)}</span>'
+    if sentence.supported and sentence.citations:
+        out += " " + "".join(_marker(n, prefix, titles.get(n, "")) for n in sentence.citations)
+    elif not sentence.supported:
+        out += ' <span class="rag-tag" title="No source passage supports this sentence">unsupported</span>'
+    return out
+
+
+def _blocks(answer: Answer, prefix: str) -> str:
+    """Key points as a list, the overview and the answer as paragraphs, from the sentences' sections."""
     titles = {c.n: c.title for c in answer.citations}
-    text, pos, out = answer.text, 0, []
+    by_section: dict[str, list[str]] = {"point": [], "overview": [], "answer": []}
     for sentence in answer.sentences:
-        at = text.find(sentence.text, pos)
-        if at < 0:
-            continue
-        css = "rag-sent" if sentence.supported else "rag-sent rag-unsupported"
-        out.append(esc(text[pos:at]))
-        out.append(f'<span class="{css}">{esc(sentence.text)}</span>')
-        pos = at + len(sentence.text)
-        marks = " " + "".join(f"[{n}]" for n in sentence.citations)
-        if sentence.supported and sentence.citations and text.startswith(marks, pos):
-            out.append(" " + "".join(_marker(n, prefix, titles.get(n, "")) for n in sentence.citations))
-            pos += len(marks)
-        elif not sentence.supported and text.startswith(" (unsupported)", pos):
-            out.append(' <span class="rag-tag" title="No source passage supports this sentence">unsupported</span>')
-            pos += len(" (unsupported)")
-    out.append(esc(text[pos:]))
-    return "".join(out)
-
-
-def _blocks(linked: str) -> str:
-    """Lay out the rendered text: "Key points:" bullets, "Overview:" and paragraphs."""
-    parts: list[str] = []
-    in_list = False
-    for line in linked.split("\n"):
-        is_item = line.startswith("- ")
-        if in_list and not is_item:
-            parts.append("</ul>")
-            in_list = False
-        if line.strip() == "Key points:":
-            parts.append('<h4 class="rag-section">Key points</h4>')
-        elif is_item:
-            if not in_list:
-                parts.append('<ul class="rag-points">')
-                in_list = True
-            parts.append(f"<li>{line[2:]}</li>")
-        elif line.startswith("Overview: "):
-            parts.append(f'<h4 class="rag-section">Overview</h4><p>{line[len("Overview: "):]}</p>')
-        elif line.strip():
-            parts.append(f"<p>{line}</p>")
-    if in_list:
-        parts.append("</ul>")
+        by_section.setdefault(sentence.section, []).append(_sentence(sentence, prefix, titles))
+    parts = []
+    if by_section["point"]:
+        items = "".join(f"<li>{s}</li>" for s in by_section["point"])
+        parts.append(f'<h4 class="rag-section">Key points</h4><ul class="rag-points">{items}</ul>')
+    if by_section["overview"]:
+        parts.append(f'<h4 class="rag-section">Overview</h4><p>{" ".join(by_section["overview"])}</p>')
+    if by_section["answer"]:
+        parts.append(f'<p>{" ".join(by_section["answer"])}</p>')
     return "".join(parts)
 
 
@@ -94,9 +79,10 @@ def answer_html(answer: Answer, prefix: str) -> str:
     if answer.abstained:
         body = f'<p class="rag-abstain">{esc(answer.text)}</p>'
     else:
-        body = _blocks(_linked_text(answer, prefix))
+        body = _blocks(answer, prefix)
         if answer.short_answer:
-            body = f'<p class="rag-short"><span class="rag-label">Short answer</span> {esc(answer.short_answer)}</p>{body}'
+            short = f'<span class="rag-label">Short answer</span> {esc(answer.short_answer)}'
+            body = f'<p class="rag-short">{short}</p>{body}'
     notice = f'<p class="rag-notice">{esc(answer.notice)}</p>' if answer.notice else ""
     return f'<div class="rag-answer">{body}{notice}</div>'
 
@@ -160,7 +146,10 @@ def source_card(citation: Citation, document: Document | None, prefix: str) -> s
         full = ""
         if (left, right) != (0, len(document.text)) and len(document.text) <= FULL_TEXT_MAX_CHARS:
             whole = _marked(document.text, c.start, c.end, 0, len(document.text))
-            full = f'<details class="rag-full"><summary>Whole article</summary><div class="rag-text">{whole}</div></details>'
+            full = (
+                f'<details class="rag-full"><summary>Whole article</summary><div class="rag-text">{whole}</div>'
+                "</details>"
+            )
     else:
         context, full = f'<mark class="rag-quote">{esc(c.quote)}</mark>', ""
     return (
@@ -207,7 +196,7 @@ def doc_choices(infos: Sequence[DocumentInfo]) -> list[tuple[str, str]]:
     return [(label(i), i.doc_id) for i in infos]
 
 
-def status_html(status: IndexStatus, generators: Mapping[str, str], index_dir: str) -> str:
+def status_html(status: IndexStatus, generators: GeneratorInfo, index_dir: str) -> str:
     """The index status: counts, embedder, device, generator availability."""
     rows = [
         ("Documents", f"{status.documents:,}"),
@@ -215,9 +204,27 @@ def status_html(status: IndexStatus, generators: Mapping[str, str], index_dir: s
         ("Embedder", f"{status.embedder} ({status.dimension or '?'} dims)"),
         ("Device", status.device),
         ("Vector index", f"{status.index_kind}, {status.vectors:,} vectors"),
-        ("Answers written by", generators.get("auto_uses", "?")),
-        ("Seq2seq model", f"{generators.get('seq2seq_model', '?')}: {generators.get('seq2seq_available', '?')}"),
+        ("Answers written by", generators.auto_uses),
+        ("Seq2seq model", f"{generators.seq2seq_model}: {generators.availability}"),
         ("Index folder", f"{index_dir} ({status.disk_bytes / 1e6:.1f} MB)"),
     ]
     items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
     return f'<dl class="rag-status">{items}</dl>'
+
+
+# -- ingest --------------------------------------------------------------------
+def ingest_html(outcome: IngestOutcome) -> str:
+    """What an upload or paste did: an error that stopped it, the summary, then each file skipped."""
+    if outcome.hint:
+        return message_html(outcome.hint, "info")
+    if outcome.refused:
+        return message_html(outcome.refused, "error")
+    report = outcome.report
+    failure = message_html(outcome.error, "error") if outcome.error else ""
+    summary = f"Added {len(report.added)} document(s) ({report.chunks} passages)."
+    if report.unchanged:
+        summary += f" {len(report.unchanged)} already in the library."
+    if report.replaced:
+        summary += f" Replaced {len(report.replaced)} earlier version(s) of the same upload."
+    skipped = "".join(message_html(f"Skipped {p}", "error") for p in outcome.problems)
+    return failure + message_html(summary, "ok" if outcome.ok else "error") + skipped
