@@ -1,7 +1,11 @@
-"""Shared fixtures: the real MiniLM (loaded once), fixture articles, index factories.
+"""Shared fixtures: the real MiniLM (loaded once, each text embedded once), fixture articles, Rag factories.
 
 The one allowed double is ``HashEmbedder``: a deterministic fake embedder for
 exact index arithmetic (ids, counts, add/remove bookkeeping) without a model.
+``minilm`` is the real model: it keeps every vector it computed for the
+session, so tests that embed the same fixtures get the same real vectors
+without computing them again (the default ONNX int8 backend embeds one text
+per run, so a vector does not depend on what it was batched with).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pytest
@@ -18,14 +22,41 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from rag.core import Rag  # noqa: E402
 from rag.embedding import Embedder  # noqa: E402
-from rag.index import Index  # noqa: E402
 from rag.settings import Settings  # noqa: E402
+
+collect_ignore = ["data"]  # fixture files and the script that made them, not tests
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 SEEDS = ROOT / "seeds"
 ARTICLE_FILES = sorted(p for p in DATA.iterdir() if p.suffix in {".txt", ".md", ".html", ".pdf"})
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under ``folder`` with its size and modification time."""
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def the_suite_leaves_the_repository_and_home_alone() -> Iterator[None]:
+    """After the whole session: the repository's index/ is as it was, and nothing new sits in $HOME.
+
+    rag may write in $HOME only its one model cache, ~/.cache/rag/models (ONNX exports).
+    """
+    index_before = snapshot(ROOT / "index")
+    home = Path.home()
+    home_before = set(os.listdir(home))
+    cache = home / ".cache" / "rag"
+    cache_before = set(os.listdir(cache)) if cache.is_dir() else set()
+    yield
+    assert snapshot(ROOT / "index") == index_before, "the test suite changed the repository's index/ folder"
+    assert set(os.listdir(home)) - home_before == set(), "the test suite left new files in $HOME"
+    cache_after = set(os.listdir(cache)) if cache.is_dir() else set()
+    assert cache_after - cache_before <= {"models"}, "rag wrote into ~/.cache/rag outside its models/ folder"
 
 
 class HashEmbedder(Embedder):
@@ -54,28 +85,52 @@ class HashEmbedder(Embedder):
         return out
 
 
+class SessionMiniLM(Embedder):
+    """The real all-MiniLM-L6-v2 (default backend) that computes each distinct text's vector once."""
+
+    def __init__(self) -> None:
+        super().__init__(Settings())
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, super().encode(missing)))
+        if progress is not None:
+            progress(len(texts), len(texts))
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts])
+
+
 @pytest.fixture(scope="session")
 def minilm() -> Embedder:
     """The real all-MiniLM-L6-v2 with the default backend (ONNX int8 on a CPU), loaded once."""
-    embedder = Embedder(Settings())
+    embedder = SessionMiniLM()
     embedder.encode(["warm up"])
     return embedder
 
 
 @pytest.fixture
-def make_index(tmp_path: Path, minilm: Embedder) -> Callable[..., Index]:
-    """Open an index in a fresh folder with the real MiniLM; keyword args change Settings."""
-    opened: list[Index] = []
+def make_rag(tmp_path: Path, minilm: Embedder) -> Iterator[Callable[..., Rag]]:
+    """Open a Rag on a fresh folder with the real MiniLM; keyword args change Settings."""
+    opened: list[Rag] = []
 
-    def factory(name: str = "index", embedder: Embedder | None = None, **changes) -> Index:
+    def factory(name: str = "index", embedder: Embedder | None = None, **changes) -> Rag:
         settings = Settings(index_dir=tmp_path / name, generator="extractive").with_(**changes)
-        index = Index.open(settings, embedder=embedder or minilm)
-        opened.append(index)
-        return index
+        rag = Rag(settings, embedder=embedder or minilm)
+        opened.append(rag)
+        return rag
 
     yield factory
-    for index in opened:
-        index.close()
+    for rag in opened:
+        rag.close()
+
+
+def engine_ids(rag: Rag, structure: str = "vectors") -> set[int]:
+    """The chunk ids the search engine's ``vectors`` (FAISS) or ``lexical`` (BM25) structure holds."""
+    rag.index.refresh()
+    return set(getattr(rag.index.engine, structure).ids().tolist())
 
 
 def parse_facts() -> list[dict]:

@@ -13,6 +13,8 @@ import pytest
 
 from conftest import DATA, SEEDS
 
+pytestmark = pytest.mark.slow  # runs the `rag` console script in subprocesses
+
 RAG = shutil.which("rag") or str(Path(sys.executable).with_name("rag"))
 
 
@@ -91,8 +93,42 @@ def test_user_mistakes_give_one_line_and_exit_1(index_dir, args, message):
     assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
 
 
-@pytest.mark.parametrize("command", ["ingest", "search", "docs", "show", "remove", "status", "ask", "brief", "models", "pull", "serve", "repair"])
+@pytest.mark.parametrize(
+    "command", ["ingest", "search", "docs", "show", "remove", "status", "ask", "brief", "models", "pull", "serve", "repair",
+                "eval"],
+)
 def test_every_command_has_help_with_an_example(command, tmp_path):
     result = run(tmp_path, command, "--help")
     assert result.returncode == 0
     assert "example:" in result.stdout and f"rag {command}" in result.stdout
+
+
+HEAVY = ("numpy", "faiss", "bm25s", "torch", "transformers", "sentence_transformers", "onnxruntime", "gradio", "nltk",
+         "rouge_score", "trafilatura", "pypdf", "scipy")
+IMPORTS = """
+import json, sys
+from rag.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as done:
+    code = done.code
+heavy = sorted(name for name in %r if name in sys.modules)
+print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
+""" % (HEAVY,)
+
+
+@pytest.mark.parametrize(("args", "allowed"), [
+    (["--help"], set()),
+    (["ask", "--help"], set()),
+    (["eval", "qa", "--help"], set()),
+    (["docs"], set()),
+    (["show", "no-such-id"], set()),
+    (["--device", "cpu", "ask", "How much should NATO boost air and missile defense?"], {"numpy", "faiss", "onnxruntime"}),
+])
+def test_commands_import_only_what_they_need(index_dir, args, allowed):
+    """`rag --help` and `rag docs` import no heavy library; `rag ask` on a CPU only the ONNX path's."""
+    env = {**os.environ, "RAG_INDEX_DIR": str(index_dir)}
+    done = subprocess.run([sys.executable, "-c", IMPORTS, *args], capture_output=True, text=True, env=env, timeout=300)
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report["code"] in (0, 1, None)
+    assert set(report["heavy"]) == allowed if allowed else report["heavy"] == []

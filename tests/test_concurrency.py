@@ -20,11 +20,13 @@ import pytest
 from conftest import DATA
 from rag.chunking import chunk_document
 from rag.cli import main
+from rag.core import Rag
 from rag.errors import IndexLockedError
-from rag.index import Index
 from rag.ingest import load_paths
-from rag.locking import LOCK_NAME, write_lock
 from rag.settings import Settings
+from rag.storage.locking import LOCK_NAME, write_lock
+
+pytestmark = pytest.mark.slow  # runs concurrent `rag ingest` processes
 
 RAG = str(Path(sys.executable).with_name("rag"))
 QUESTION = "When did the Kessel Bridge reopen?"
@@ -54,9 +56,8 @@ def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def index_dir(tmp_path: Path, minilm) -> Path:
     """An index holding one article, the state the writers start from."""
     folder = tmp_path / "index"
-    index = Index.open(Settings(index_dir=folder), embedder=minilm)
-    index.add(load_paths([str(DATA / "bridge_reopens.txt")]).documents)
-    index.close()
+    with Rag(Settings(index_dir=folder), embedder=minilm) as rag:
+        rag.ingest(load_paths([str(DATA / "bridge_reopens.txt")]).documents)
     return folder
 
 
@@ -100,23 +101,20 @@ def status(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> dict:
 
 def assert_consistent(index_dir: Path, expected_sources: set[str]) -> None:
     """Each document once, each with exactly its own chunks, FAISS and SQLite agreeing."""
-    index = Index.open(Settings(index_dir=index_dir))
-    try:
-        assert index.check() == []
-        infos = index.documents()
+    with Rag(Settings(index_dir=index_dir)) as rag:
+        assert rag.check() == []
+        infos = rag.documents()
         assert {Path(i.source).name for i in infos} == expected_sources
         assert len({i.doc_id for i in infos}) == len(infos)
-        max_chars, overlap = index.chunk_settings
+        status = rag.status()
         for info in infos:
-            doc = index.document(info.doc_id)
-            chunks = index.chunks(info.doc_id)
+            doc = rag.document(info.doc_id)
+            chunks = rag.chunks(info.doc_id)
             assert [(c.start, c.end) for c in chunks] == [
-                (c.start, c.end) for c in chunk_document(doc, max_chars, overlap)
+                (c.start, c.end) for c in chunk_document(doc, status.max_chars, status.overlap_chars)
             ]
             assert all(doc.text[c.start : c.end] == c.text for c in chunks)
-        assert index.status().vectors == sum(i.chunks for i in infos)
-    finally:
-        index.close()
+        assert status.vectors == sum(i.chunks for i in infos)
 
 
 def test_second_writer_waits_for_the_lock_while_readers_work(
@@ -133,9 +131,9 @@ def test_second_writer_waits_for_the_lock_while_readers_work(
         # The writer has embedded its articles and now waits for the lock; readers still work.
         search_ok(index_dir, capsys)
         assert status(index_dir, capsys)["documents"] == 1
-        impatient = Index.open(Settings(index_dir=index_dir, extra={"lock_timeout_s": "0"}), embedder=minilm)
+        impatient = Rag(Settings(index_dir=index_dir, lock_timeout_s=0), embedder=minilm)
         with pytest.raises(IndexLockedError) as refused:
-            impatient.add(load_paths([str(DATA / "ferry_strike.txt")]).documents)
+            impatient.ingest(load_paths([str(DATA / "ferry_strike.txt")]).documents)
         impatient.close()
         message = str(refused.value)
         assert message.startswith(f"{index_dir}: another rag process (pid {os.getpid()}) is writing to this index")

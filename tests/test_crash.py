@@ -28,11 +28,13 @@ import pytest
 
 from conftest import DATA
 from rag.cli import main
-from rag.index import Index
+from rag.core import Rag
 from rag.ingest import load_paths
 from rag.ingest.text import document_id
 from rag.sentences import split_sentences
 from rag.settings import Settings
+
+pytestmark = pytest.mark.slow  # kills `rag ingest` processes at each phase
 
 RAG = str(Path(sys.executable).with_name("rag"))
 ARTICLES = 40
@@ -70,10 +72,10 @@ class Base:
 def base(tmp_path_factory: pytest.TempPathFactory, minilm) -> Base:
     root = tmp_path_factory.mktemp("crash")
     index_dir = root / "base"
-    index = Index.open(Settings(index_dir=index_dir), embedder=minilm)
-    index.add(load_paths([str(DATA / "bridge_reopens.txt"), str(DATA / "lynx_kittens.txt")]).documents)
-    generation = int(index.store.manifest()["generation"])
-    index.close()
+    rag = Rag(Settings(index_dir=index_dir), embedder=minilm)
+    rag.ingest(load_paths([str(DATA / "bridge_reopens.txt"), str(DATA / "lynx_kittens.txt")]).documents)
+    generation = rag.index.generation
+    rag.close()
     first = (DATA / "bridge_reopens.txt", DATA / "lynx_kittens.txt")
     before = {document_id(p.read_text(encoding="utf-8")) for p in first}
     after = before | set(write_articles(root / "articles", ARTICLES))
@@ -161,15 +163,12 @@ def assert_index_answers(index_dir: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["--index-dir", str(index_dir), "search", QUESTION, "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert hits and any(h["source"].endswith("bridge_reopens.txt") for h in hits)
-    index = Index.open(Settings(index_dir=index_dir))
-    try:
-        assert index.check() == []
-        ids = {info.doc_id for info in index.documents()}
+    with Rag(Settings(index_dir=index_dir)) as rag:
+        assert rag.check() == []
+        ids = {info.doc_id for info in rag.documents()}
         for doc_id in ids:
-            text = index.document(doc_id).text
-            assert all(text[c.start : c.end] == c.text for c in index.chunks(doc_id))
-    finally:
-        index.close()
+            text = rag.document(doc_id).text
+            assert all(text[c.start : c.end] == c.text for c in rag.chunks(doc_id))
     assert status["documents"] == len(ids)
     return ids
 
@@ -184,9 +183,12 @@ def test_sigkill_leaves_the_before_or_after_state(
     run = ingest_until(SIGNS[phase], index_dir, base, tmp_path)
     if phase == "never":
         assert not run.killed and run.returncode == 0, run.stderr
-    elif phase not in ("commit_started", "next_generation_written", "committed"):
-        # These phases come before the commit, so the process cannot have finished first.
-        assert run.killed and run.returncode == -signal.SIGKILL and not run.lock_existed
+    else:
+        # Every other phase must really have been killed: a run that finished before its sign
+        # was seen would test nothing. The commit phases still have an exit ahead of them.
+        assert run.killed and run.returncode == -signal.SIGKILL, f"{phase}: never killed ({run.returncode})"
+    if phase not in ("never", "commit_started", "next_generation_written", "committed"):
+        assert not run.lock_existed  # these phases come before the commit
     ids = assert_index_answers(index_dir, capsys)
     assert ids in (base.before, base.after), f"{phase}: {len(ids)} documents, a mix of before and after"
     if run.killed and not run.lock_existed:
@@ -195,8 +197,7 @@ def test_sigkill_leaves_the_before_or_after_state(
         assert ids == base.after  # the commit was seen (or the run finished) before the kill
     if phase == "next_generation_written":
         # The interrupted ingest can simply be run again, over whatever files the kill left.
-        index = Index.open(Settings(index_dir=index_dir), embedder=minilm)
-        index.add(load_paths([str(base.articles)]).documents)
-        index.close()
+        with Rag(Settings(index_dir=index_dir), embedder=minilm) as rag:
+            rag.ingest(load_paths([str(base.articles)]).documents)
         assert assert_index_answers(index_dir, capsys) == base.after
         assert not [p.name for p in index_dir.iterdir() if p.name.endswith(".tmp")]  # the next write tidies up

@@ -17,15 +17,6 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-import torch
-from transformers import (
-    AutoModelForSeq2SeqLM,
-    BartConfig,
-    BertConfig,
-    PegasusConfig,
-    T5Config,
-    T5ForConditionalGeneration,
-)
 
 from rag.models import LocalModel, family, local_seq2seq_models, resolve_seq2seq
 
@@ -34,6 +25,9 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def _tiny_t5_files(folder: Path) -> None:
+    import torch  # PyTorch and transformers are imported by the tests that need them, not at collection
+    from transformers import T5Config, T5ForConditionalGeneration
+
     torch.manual_seed(0)
     config = T5Config(vocab_size=64, d_model=8, d_kv=4, d_ff=16, num_layers=1, num_heads=2)
     T5ForConditionalGeneration(config).save_pretrained(folder)
@@ -72,6 +66,8 @@ def _config_and_weights(config: object) -> Callable[[Path], None]:
 
 @pytest.fixture(scope="module")
 def hf_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from transformers import BartConfig, BertConfig, PegasusConfig, T5Config
+
     cache = tmp_path_factory.mktemp("hub")
     cache_repo(cache, "org/tiny-t5", _tiny_t5_files)
     bart = BartConfig(d_model=16, encoder_layers=1, decoder_layers=1)
@@ -93,6 +89,8 @@ def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 
 def test_family_maps_model_types_from_dicts_and_configs() -> None:
+    from transformers import BartConfig, PegasusConfig
+
     assert family({"model_type": "t5"}) == "t5"
     assert family({"model_type": "mt5"}) == "t5"
     assert family(BartConfig()) == "bart"
@@ -112,6 +110,8 @@ def test_resolve_rejects_a_folder_without_config(tmp_path: Path) -> None:
 
 
 def test_resolve_finds_a_hub_id_in_the_cache_and_it_loads(hf_cache: Path) -> None:
+    from transformers import AutoModelForSeq2SeqLM
+
     folder = resolve_seq2seq("org/tiny-t5", cache_dir=hf_cache)
     assert folder == str(hf_cache / "models--org--tiny-t5" / "snapshots" / COMMIT)
     model = AutoModelForSeq2SeqLM.from_pretrained(folder, local_files_only=True)

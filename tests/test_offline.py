@@ -23,8 +23,10 @@ import pytest
 
 from conftest import DATA, ROOT
 from rag.cli import main
-from rag.index import Index
+from rag.core import Rag
 from rag.settings import Settings
+
+pytestmark = pytest.mark.slow  # runs rag in fresh Python processes
 
 QUESTION = "When did the Kessel Bridge reopen?"
 ANSWER = "reopened to traffic on March 3"
@@ -64,20 +66,18 @@ socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, c
 
 LIBRARY_RUN = '''
 from pathlib import Path
-from rag.index import Index
+from rag import Rag, Settings
 from rag.ingest import load_paths
-from rag.pipeline import ask, brief
-from rag.settings import Settings
 
 index_dir, tiny, *paths = sys.argv[1:]
-index = Index.open(Settings(index_dir=Path(index_dir)))
-index.add(load_paths(paths).documents)
+rag = Rag(Settings(index_dir=Path(index_dir)))
+rag.ingest(load_paths(paths).documents)
 out = {}
 # The tiny checkpoint writes noise: a few greedy tokens are enough to prove it runs offline.
 tiny_settings = {"seq2seq_model": tiny, "max_new_tokens": 12, "num_beams": 1}
 for name, changes in (("extractive", {}), ("seq2seq", tiny_settings)):
-    opened = Index.open(Settings(index_dir=Path(index_dir), generator=name, **changes))
-    answers = {"ask": ask(opened, "%s"), "brief": brief(opened)}
+    opened = Rag(Settings(index_dir=Path(index_dir), generator=name, **changes))
+    answers = {"ask": opened.ask("%s"), "brief": opened.brief()}
     out[name] = {
         kind: {"generator": a.generator, "abstained": a.abstained, "sentences": len(a.sentences),
                "citations": [[c.doc_id, c.start, c.end, c.quote] for c in a.citations]}
@@ -162,10 +162,9 @@ def test_every_command_works_with_sockets_blocked(
     assert briefing["citations"] and len(briefing["coverage"]) == len(ARTICLES)
     cli(index_dir, capsys, "models")
     cli(index_dir, capsys, "repair")
-    index = Index.open(Settings(index_dir=index_dir))
-    for citation in answer["citations"] + briefing["citations"]:
-        assert index.document(citation["doc_id"]).text[citation["start"] : citation["end"]] == citation["quote"]
-    index.close()
+    with Rag(Settings(index_dir=index_dir)) as rag:
+        for citation in answer["citations"] + briefing["citations"]:
+            assert rag.document(citation["doc_id"]).text[citation["start"] : citation["end"]] == citation["quote"]
     assert guard.attempts == []
 
 
@@ -190,11 +189,10 @@ def test_the_package_needs_no_network_even_without_offline_flags(tmp_path: Path,
     assert any(ANSWER in quote for _, _, _, quote in extractive["ask"]["citations"])
     assert seq2seq["ask"]["generator"] == seq2seq["brief"]["generator"] == "seq2seq"
     assert seq2seq["ask"]["sentences"] and seq2seq["brief"]["sentences"]
-    index = Index.open(Settings(index_dir=index_dir))
-    for result in (*extractive.values(), *seq2seq.values()):
-        for doc_id, start, end, quote in result["citations"]:
-            assert index.document(doc_id).text[start:end] == quote
-    index.close()
+    with Rag(Settings(index_dir=index_dir)) as rag:
+        for result in (*extractive.values(), *seq2seq.values()):
+            for doc_id, start, end, quote in result["citations"]:
+                assert rag.document(doc_id).text[start:end] == quote
 
 
 def test_pull_is_the_one_command_that_tries_the_network_and_says_so(tmp_path: Path) -> None:

@@ -25,9 +25,11 @@ from pypdf import PdfWriter
 
 from conftest import DATA, ROOT
 from rag.cli import main
-from rag.index import Index
+from rag.core import Rag
 from rag.ingest import load_paths
 from rag.settings import Settings
+
+pytestmark = pytest.mark.slow  # builds a 100 MB file and runs a subprocess as another user
 
 HUGE_BYTES = 100_000_000
 LONG_SENTENCE = " ".join(
@@ -159,7 +161,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
-def _check_chunks(index: Index) -> None:
+def _check_chunks(index: Rag) -> None:
     for info in index.documents():
         doc = index.document(info.doc_id)
         for chunk in index.chunks(info.doc_id):
@@ -171,10 +173,9 @@ def test_cli_batch_keeps_previous_documents_and_reports_every_file(
 ) -> None:
     index_dir = tmp_path / "index"
     assert main(["--index-dir", str(index_dir), "ingest", str(DATA / "ferry_strike.txt")]) == 0
-    before = Index.open(Settings(index_dir=index_dir))
-    (previous,) = before.documents()
-    previous_chunks = before.chunks(previous.doc_id)
-    before.close()
+    with Rag(Settings(index_dir=index_dir)) as before:
+        (previous,) = before.documents()
+        previous_chunks = before.chunks(previous.doc_id)
     capsys.readouterr()
 
     missing = str(tmp_path / "missing.txt")
@@ -186,22 +187,21 @@ def test_cli_batch_keeps_previous_documents_and_reports_every_file(
         assert reason in _message_for(name, batch, skipped)
     assert f"Added {len(GOOD)} document(s)" in out and f"{len(BAD) + 1} skipped" in out
 
-    index = Index.open(Settings(index_dir=index_dir))
-    sources = sorted(Path(d.source).name for d in index.documents())
-    assert sources == sorted([*GOOD, "ferry_strike.txt"])
-    assert index.chunks(previous.doc_id) == previous_chunks
-    assert index.document(previous.doc_id).text == (DATA / "ferry_strike.txt").read_text(encoding="utf-8")
-    assert index.check() == []
-    _check_chunks(index)
-    index.close()
+    with Rag(Settings(index_dir=index_dir)) as index:
+        sources = sorted(Path(d.source).name for d in index.documents())
+        assert sources == sorted([*GOOD, "ferry_strike.txt"])
+        assert index.chunks(previous.doc_id) == previous_chunks
+        assert index.document(previous.doc_id).text == (DATA / "ferry_strike.txt").read_text(encoding="utf-8")
+        assert index.check() == []
+        _check_chunks(index)
     assert main(["--index-dir", str(index_dir), "status", "--check", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["check"] == "ok"
 
 
-def test_a_sentence_longer_than_a_chunk_is_split_at_word_boundaries(batch: Path, make_index) -> None:
-    index = make_index(max_chars=400, overlap_chars=100)
+def test_a_sentence_longer_than_a_chunk_is_split_at_word_boundaries(batch: Path, make_rag) -> None:
+    index = make_rag(max_chars=400, overlap_chars=100)
     (doc,) = load_paths([str(batch / "long_sentence.txt")]).documents
-    index.add([doc])
+    index.ingest([doc])
     chunks = index.chunks(doc.id)
     assert len(LONG_SENTENCE) > 1800 and len(chunks) >= 5
     for chunk in chunks:

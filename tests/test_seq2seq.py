@@ -12,9 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 from tiny_t5 import MODEL_MAX_LENGTH, build_tiny_t5
-from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, BartConfig, PegasusConfig, T5Config
 
 from rag.errors import BadInputError, ModelNotFoundError
 from rag.generation.base import OVERVIEW_BY_LENGTH, POINTS_BY_LENGTH, Generator
@@ -126,6 +124,8 @@ def no_space(text: str) -> str:
 
 
 def test_tiny_checkpoint_loads_like_a_real_one(tiny_t5: Path) -> None:
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(tiny_t5, local_files_only=True)
     model = AutoModelForSeq2SeqLM.from_pretrained(tiny_t5, local_files_only=True)
     assert model.config.model_type == "t5" and model.config.is_encoder_decoder
@@ -166,6 +166,8 @@ def test_missing_model_raises_with_the_ways_to_get_it() -> None:
 
 
 def test_a_folder_without_weights_raises_model_not_found(tmp_path: Path) -> None:
+    from transformers import T5Config
+
     T5Config(d_model=8).save_pretrained(tmp_path)
     with pytest.raises(ModelNotFoundError, match="rag pull"):
         Seq2SeqGenerator(Settings(seq2seq_model=str(tmp_path))).answer("Who?", [])
@@ -180,6 +182,8 @@ def test_generator_meets_the_protocol(generator: Seq2SeqGenerator, tiny_t5: Path
 
 
 def test_input_limit_caps_by_family_and_positions() -> None:
+    from transformers import BartConfig, PegasusConfig, T5Config
+
     assert input_limit(int(1e30), T5Config()) == 512
     assert input_limit(512, T5Config()) == 512
     assert input_limit(int(1e30), BartConfig()) == 1024
@@ -188,6 +192,8 @@ def test_input_limit_caps_by_family_and_positions() -> None:
 
 
 def test_choose_device() -> None:
+    import torch
+
     assert choose_device("cpu", "t5") == ("cpu", torch.float32)
     device, dtype = choose_device("auto", "bart")
     if torch.cuda.is_available():
@@ -252,7 +258,7 @@ def test_windows_fit_and_keep_every_character(generator: Seq2SeqGenerator, passa
 
 def test_answer_packs_best_passages_within_the_limit(generator: Seq2SeqGenerator, passages: list[Passage]) -> None:
     draft = generator.answer("How much should NATO boost air defense?", passages)
-    stats = generator.last_stats
+    stats = draft.stats
     assert stats.windows == 1 and stats.passages_total == len(passages)
     assert 1 <= stats.passages_used < len(passages)  # the limit bites with this many passages
     assert 0 < stats.max_prompt_tokens <= stats.input_limit == MODEL_MAX_LENGTH
@@ -262,7 +268,7 @@ def test_answer_packs_best_passages_within_the_limit(generator: Seq2SeqGenerator
 
 def test_answer_from_one_short_passage(generator: Seq2SeqGenerator, passages: list[Passage]) -> None:
     draft = generator.answer("What did the council publish?", passages[-1:])
-    assert generator.last_stats.passages_used == 1
+    assert draft.stats.passages_used == 1
     assert not draft.abstained
     assert_clean_sentences(draft.sentences, {"answer"})
 
@@ -286,7 +292,7 @@ def test_brief_takes_the_map_reduce_path_on_long_input(
     generator: Seq2SeqGenerator, documents: list[Document], passages: list[Passage], length: str
 ) -> None:
     draft = generator.brief(documents, passages, length=length)  # type: ignore[arg-type]
-    stats = generator.last_stats
+    stats = draft.stats
     assert stats.windows > 1 and stats.levels >= 1
     assert stats.passages_used == stats.passages_total == len(passages)
     assert 0 < stats.max_prompt_tokens <= stats.input_limit
@@ -304,7 +310,7 @@ def test_long_summaries_are_reduced_recursively(
 ) -> None:
     verbose = Seq2SeqGenerator(Settings(seq2seq_model=str(tiny_t5), max_new_tokens=80, num_beams=1, device="cpu"))
     draft = verbose.brief(documents, passages, length="medium")
-    stats = verbose.last_stats
+    stats = draft.stats
     assert stats.windows > 2 and stats.levels >= 2  # the partial summaries did not fit one window
     assert stats.max_prompt_tokens <= stats.input_limit
     assert_clean_sentences(draft.sentences, {"point", "overview"})
@@ -318,7 +324,7 @@ def test_brief_lengths_grow(generator: Seq2SeqGenerator, documents: list[Documen
 def test_brief_of_short_input_uses_one_window(generator: Seq2SeqGenerator, passages: list[Passage]) -> None:
     council = [p for p in passages if p.document.text == INJECTION]
     draft = generator.brief([council[0].document], council, length="short", topic="budget")
-    assert generator.last_stats.windows == 1 and generator.last_stats.levels == 1
+    assert draft.stats.windows == 1 and draft.stats.levels == 1
     assert_clean_sentences(draft.sentences, {"point", "overview"})
 
 

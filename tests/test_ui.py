@@ -1,17 +1,16 @@
 """The web UI in a real browser: Debian chromium driven by Playwright.
 
 One real server per module (``python ui.py`` on a free port with a temporary
-index, the real MiniLM embedder and the extractive generator). The browser
-tests run in file order and build on each other: upload, ask, brief, load a
-hostile article, delete. Every request the pages make is recorded and the
-last test checks that none went to another host. Screenshots of each tab go
-to test-artifacts/. A few fast tests call the UI's back end directly for the
-upload safety rules.
+index that starts with the bridge article, the real MiniLM embedder and the
+extractive generator). Each test sets up what it needs (it uploads or pastes
+its own article), so the tests pass in any order and alone. Every request
+the pages make is recorded and one test checks that none went to another
+host. Screenshots of each tab go to test-artifacts/. The back end's rules
+without a browser are in tests/test_web_actions.py.
 """
 
 from __future__ import annotations
 
-import html
 import os
 import re
 import socket
@@ -26,11 +25,20 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from conftest import SEEDS
+from rag.core import Rag
+from rag.ingest import load_paths
+from rag.settings import Settings
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 ARTIFACTS = ROOT / "test-artifacts"
 BRIDGE = DATA / "bridge_reopens.txt"
 BRIDGE_TITLE = "Kessel Bridge Reopens After Eighteen Months of Repairs"
+FERRY = DATA / "ferry_strike.txt"
+LYNX = DATA / "lynx_kittens.txt"
 COST_SENTENCE = "The repairs cost 27 million euros, most of it paid by the regional government."
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -117,15 +125,30 @@ def net_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, net_log: Path) -> Iterator[str]:
-    """``python ui.py`` with the network blocked, on a free port with an empty index; yields its URL."""
-    tmp = tmp_path_factory.mktemp("ui")
+def index_dir(tmp_path_factory: pytest.TempPathFactory, minilm) -> Path:
+    """The server's index: the bridge article and the seeds, there before any test runs."""
+    folder = tmp_path_factory.mktemp("ui") / "index"
+    with Rag(Settings(index_dir=folder), embedder=minilm) as rag:
+        rag.ingest(load_paths([str(BRIDGE), str(SEEDS)]).documents)
+    return folder
+
+
+def stored_titles(index_dir: Path) -> list[str]:
+    """The titles the server's index holds now (read beside the server, as another reader)."""
+    with Rag(Settings(index_dir=index_dir)) as rag:
+        return [d.title for d in rag.documents()]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, net_log: Path, index_dir: Path) -> Iterator[str]:
+    """``python ui.py`` with the network blocked, on a free port with ``index_dir``; yields its URL."""
+    tmp = tmp_path_factory.mktemp("ui-server")
     port = _free_port()
     log = tmp / "server.log"
     env = {**os.environ, "UI_TEST_NET_LOG": str(net_log), "PYTHONUNBUFFERED": "1"}
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "GRADIO_ANALYTICS_ENABLED", "GRADIO_TEMP_DIR"):
         env.pop(name, None)  # ui.py must set up offline mode itself
-    command = [sys.executable, "-c", NET_GUARD, str(ROOT / "ui.py"), "--port", str(port), "--index-dir", str(tmp / "index")]
+    command = [sys.executable, "-c", NET_GUARD, str(ROOT / "ui.py"), "--port", str(port), "--index-dir", str(index_dir)]
     with log.open("w") as out:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
@@ -204,16 +227,30 @@ def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-# -- browser tests, in order ------------------------------------------------------
-def test_upload_lists_the_article(page: Page) -> None:
-    message = _upload(page, BRIDGE)
-    assert "Added 1 document(s)" in message or "already in the library" in message
+def _ensure_uploaded(page: Page, path: Path) -> str:
+    """Upload ``path``; it is added, or already there from an earlier test."""
+    message = _upload(page, path)
+    assert "Added 1 document(s)" in message or "1 already in the library" in message, message
+    return message
+
+
+# -- browser tests: each sets up what it needs ---------------------------------------
+def test_upload_lists_the_article(page: Page, index_dir: Path) -> None:
+    title = FERRY.read_text(encoding="utf-8").splitlines()[0]
+    message = _upload(page, FERRY)
+    assert "Added 1 document(s)" in message
     table = page.locator("#library-table")
-    expect(table).to_contain_text(BRIDGE_TITLE)
-    expect(table).to_contain_text("upload: bridge_reopens.txt")
+    expect(table).to_contain_text(title)
+    expect(table).to_contain_text("upload: ferry_strike.txt")
     expect(page.locator("#index-status")).to_contain_text("sentence-transformers/all-MiniLM-L6-v2")
+    page.reload()  # the status as a new visitor sees it, after the upload
+    page.wait_for_selector("#ask-question textarea")
+    _open_tab(page, "Library")
+    expect(page.locator("#library-table")).to_contain_text(title)
+    titles = stored_titles(index_dir)
+    assert title in titles
     status = page.inner_text("#index-status")
-    assert re.search(r"Documents\s+1\b", status), status
+    assert re.search(rf"Documents\s+{len(titles)}\b", status), status
     _shot(page, "library")
 
 
@@ -308,17 +345,20 @@ def test_article_with_script_is_shown_as_text(page: Page, tmp_path: Path) -> Non
     assert page.evaluate("() => [...document.scripts].some(s => s.text.includes('__pwned'))") is False
 
 
-def test_delete_removes_the_document(page: Page) -> None:
-    _open_tab(page, "Library")
-    expect(page.locator("#library-table")).to_contain_text(BRIDGE_TITLE)
-    _choose(page, "delete-docs", BRIDGE_TITLE)
+def test_delete_removes_the_document(page: Page, index_dir: Path) -> None:
+    title = LYNX.read_text(encoding="utf-8").splitlines()[0]
+    _ensure_uploaded(page, LYNX)
+    expect(page.locator("#library-table")).to_contain_text(title)
+    _choose(page, "delete-docs", title)
     page.click("#delete-button")
     expect(page.locator("#delete-message")).to_contain_text("Deleted 1 document(s)")
-    expect(page.locator("#library-table")).not_to_contain_text(BRIDGE_TITLE)
-    expect(page.locator("#library-table")).to_contain_text("Harbour council report")
+    expect(page.locator("#library-table")).not_to_contain_text(title)
+    expect(page.locator("#library-table")).to_contain_text(BRIDGE_TITLE)
+    assert title not in stored_titles(index_dir) and BRIDGE_TITLE in stored_titles(index_dir)
     _open_tab(page, "Ask")
     page.click("#ask-docs input")
-    expect(page.locator("#ask-docs li[role=option]", has_text=BRIDGE_TITLE)).to_have_count(0)
+    expect(page.locator("#ask-docs li[role=option]", has_text=title)).to_have_count(0)
+    expect(page.locator("#ask-docs li[role=option]", has_text=BRIDGE_TITLE)).to_have_count(1)
 
 
 def test_no_request_leaves_the_machine(page: Page, server: str, requests_seen: list[str], net_log: Path) -> None:
@@ -333,52 +373,3 @@ def test_no_request_leaves_the_machine(page: Page, server: str, requests_seen: l
     assert foreign == []
     server_attempts = net_log.read_text().splitlines() if net_log.exists() else []
     assert server_attempts == []  # nor did the server, which ran with the network blocked
-
-
-# -- the back end's upload rules, without a browser --------------------------------
-@pytest.fixture(scope="module")
-def actions(tmp_path_factory: pytest.TempPathFactory):
-    from rag.settings import Settings
-    from rag.web_actions import WebActions
-
-    tmp = tmp_path_factory.mktemp("actions")
-    return WebActions(Settings(index_dir=tmp / "index"), tmp / "work")
-
-
-def test_client_file_names_are_labels_not_paths() -> None:
-    from rag.web_actions import safe_label
-
-    assert safe_label("../../etc/passwd.txt") == "passwd.txt"
-    assert safe_label("C:\\Users\\x\\notes.md") == "notes.md"
-    assert safe_label("a\x00b\n.txt") == "ab.txt"
-    assert safe_label("") == "upload"
-
-
-def test_oversized_and_unsupported_uploads_are_refused(actions, tmp_path: Path) -> None:
-    from rag.web_actions import MAX_UPLOAD_BYTES
-
-    big = tmp_path / "big.txt"
-    with big.open("wb") as f:
-        f.truncate(MAX_UPLOAD_BYTES + 1)
-    exe = tmp_path / "tool.exe"
-    exe.write_bytes(b"MZ")
-    message = html.unescape(
-        actions.ingest_files([str(big), str(exe), str(BRIDGE)], ["big.txt", "tool.exe", "bridge.txt"])
-    )
-    assert "big.txt: 20.0 MB is over the 20 MB upload limit" in message
-    assert "tool.exe: unsupported file type '.exe'" in message
-    assert "Added 1 document(s)" in message
-    assert list(actions.upload_dir.iterdir()) == []  # staged copies are gone
-    with actions.index() as index:
-        (info,) = index.documents()
-        document = index.document(info.doc_id)
-    assert document.source == "upload: bridge.txt" and document.title == BRIDGE_TITLE
-    assert document.text == BRIDGE.read_text(encoding="utf-8")
-
-
-def test_server_binds_loopback_and_never_shares_by_default() -> None:
-    from rag.web import launch_options
-
-    options = launch_options()
-    assert options["server_name"] == "127.0.0.1" and options["share"] is False
-    assert options["max_file_size"] == 20 * 1024 * 1024

@@ -7,14 +7,15 @@ forces the approximate path; ``ann_nprobe=2`` makes it really approximate
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from conftest import ARTICLE_FILES, parse_facts
-from rag.index import Index
+from conftest import ARTICLE_FILES, engine_ids, parse_facts
+from rag.core import Rag
 from rag.ingest import load_paths
-from rag.retrieval import dense_search, search
-from rag.vectors import VectorIndex, nlist_for
+from rag.storage.vectors import VectorIndex, nlist_for
 
 QUESTIONS = [f["question"] for f in parse_facts() if "question" in f]
 ANN = {"ann_threshold": 8, "ann_nprobe": 2}
@@ -24,15 +25,25 @@ def documents():
     return load_paths([str(p) for p in ARTICLE_FILES]).documents
 
 
-def assert_in_step(index: Index) -> None:
-    stored = set(index.store.chunk_ids())
+def assert_in_step(index: Rag) -> None:
+    stored = set(index.index.chunk_ids())
     assert index.check() == []
-    assert set(index.vectors.ids().tolist()) == stored
-    assert set(index.lexical.ids().tolist()) == stored
-    assert index.vectors.ntotal == index.lexical.ntotal == len(stored)
+    assert engine_ids(index, "vectors") == stored
+    assert engine_ids(index, "lexical") == stored
+    assert index.index.engine.vectors.ntotal == index.index.engine.lexical.ntotal == len(stored)
 
 
-def assert_offsets(index: Index, hits) -> None:
+def vectors(index: Rag) -> VectorIndex:
+    index.index.refresh()
+    return index.index.engine.vectors
+
+
+def dense_search(index: Rag, question: str, k: int, minilm) -> list[tuple[int, float]]:
+    index.index.refresh()
+    return index.index.dense(minilm.encode_query(question), k)
+
+
+def assert_offsets(index: Rag, hits) -> None:
     for hit in hits:
         doc = index.document(hit.chunk.doc_id)
         assert doc.text[hit.chunk.start : hit.chunk.end] == hit.chunk.text
@@ -42,80 +53,81 @@ def test_nlist_grows_with_the_square_root_of_the_collection():
     assert [nlist_for(n) for n in (40, 10_000, 100_000, 1_000_000)] == [4, 512, 1024, 4096]
 
 
-def test_approximate_index_returns_the_same_top_hit_as_exact(make_index):
-    exact = make_index("exact")
-    approximate = make_index("ann", **ANN)
+def test_approximate_index_returns_the_same_top_hit_as_exact(make_rag, minilm):
+    exact = make_rag("exact")
+    approximate = make_rag("ann", **ANN)
     docs = documents()
-    exact.add(docs)
-    approximate.add(docs)
+    exact.ingest(docs)
+    approximate.ingest(docs)
     assert exact.status().index_kind == "flat"
     status = approximate.status()
     assert status.index_kind == "ivf" and "IVF-Flat" in status.index_detail
-    assert approximate.vectors.nlist >= 4 * approximate.vectors.nprobe
+    assert vectors(approximate).nlist >= 4 * vectors(approximate).nprobe
     for question in QUESTIONS:
-        top_exact = dense_search(exact, question, 1)[0]
-        top_approximate = dense_search(approximate, question, 1)[0]
+        top_exact = dense_search(exact, question, 1, minilm)[0]
+        top_approximate = dense_search(approximate, question, 1, minilm)[0]
         assert top_approximate[0] == top_exact[0], question
         assert top_approximate[1] == pytest.approx(top_exact[1], abs=1e-5)
-        assert_offsets(approximate, search(approximate, question, k=3))
+        assert_offsets(approximate, approximate.search(question, k=3))
 
 
-def test_adds_and_removes_keep_the_approximate_index_in_step(make_index):
-    index = make_index(**ANN)
+def test_adds_and_removes_keep_the_approximate_index_in_step(make_rag):
+    index = make_rag(**ANN)
     docs = documents()
-    first = index.add(docs[:4])
-    assert index.vectors.kind == "ivf"
+    first = index.ingest(docs[:4])
+    assert vectors(index).kind == "ivf"
     gone = first.added[0]
     gone_chunks = {c.id for c in index.chunks(gone)}
     index.remove([gone])
-    index.add(docs[4:])
+    index.ingest(docs[4:])
     assert_in_step(index)
-    assert not gone_chunks & set(index.vectors.ids().tolist())
+    assert not gone_chunks & engine_ids(index)
     for question in QUESTIONS:
-        hits = search(index, question, k=5)
+        hits = index.search(question, k=5)
         assert hits and all(h.chunk.doc_id != gone for h in hits)
         assert_offsets(index, hits)
 
 
-def test_kind_follows_the_collection_size_both_ways(make_index):
+def test_kind_follows_the_collection_size_both_ways(make_rag):
     docs = documents()
-    index = make_index(ann_threshold=30, ann_nprobe=1)
-    index.add(docs[:1])
-    assert index.store.count("chunks") < 30 and index.vectors.kind == "flat"
-    index.add(docs[1:])
-    assert index.store.count("chunks") >= 30 and index.vectors.kind == "ivf"
-    assert index.store.manifest()["index_kind"] == "ivf"
-    while index.store.count("chunks") >= 15:  # IVF stays down to half the threshold
-        assert index.vectors.kind == "ivf"
+    index = make_rag(ann_threshold=30, ann_nprobe=1)
+    store = index.index.store
+    index.ingest(docs[:1])
+    assert store.count_chunks() < 30 and vectors(index).kind == "flat"
+    index.ingest(docs[1:])
+    assert store.count_chunks() >= 30 and vectors(index).kind == "ivf"
+    assert store.manifest()["index_kind"] == "ivf"
+    while store.count_chunks() >= 15:  # IVF stays down to half the threshold
+        assert vectors(index).kind == "ivf"
         index.remove([index.documents()[-1].doc_id])
-    assert index.vectors.kind == "flat"
+    assert vectors(index).kind == "flat"
     assert_in_step(index)
 
 
-def test_saved_and_reopened_approximate_index_gives_the_same_results(make_index, minilm):
-    index = make_index(**ANN)
-    index.add(documents())
-    before = {q: [(h.chunk.id, round(h.score, 5)) for h in search(index, q, k=5)] for q in QUESTIONS}
-    generation = index.generation
+def test_saved_and_reopened_approximate_index_gives_the_same_results(make_rag, minilm):
+    index = make_rag(**ANN)
+    index.ingest(documents())
+    before = {q: [(h.chunk.id, round(h.score, 5)) for h in index.search(q, k=5)] for q in QUESTIONS}
+    generation = index.index.generation
     index.close()
-    again = Index.open(index.settings, embedder=minilm)
-    assert again.generation == generation and again.vectors.kind == "ivf"
-    assert sorted(p.name for p in again.dir.glob("vectors-*")) == [f"vectors-{generation}.faiss"]
-    assert {q: [(h.chunk.id, round(h.score, 5)) for h in search(again, q, k=5)] for q in QUESTIONS} == before
+    again = Rag(index.settings, embedder=minilm)
+    assert again.index.generation == generation and vectors(again).kind == "ivf"
+    assert sorted(p.name for p in Path(again.location).glob("vectors-*")) == [f"vectors-{generation}.faiss"]
+    assert {q: [(h.chunk.id, round(h.score, 5)) for h in again.search(q, k=5)] for q in QUESTIONS} == before
     assert_in_step(again)
     again.close()
 
 
-def test_search_restricted_to_documents_is_exact_on_the_approximate_index(make_index):
-    exact = make_index("exact")
-    approximate = make_index("ann", **ANN)
+def test_search_restricted_to_documents_is_exact_on_the_approximate_index(make_rag):
+    exact = make_rag("exact")
+    approximate = make_rag("ann", **ANN)
     docs = documents()
-    exact.add(docs)
-    report = approximate.add(docs)
+    exact.ingest(docs)
+    report = approximate.ingest(docs)
     only = report.added[2:4]
     for question in QUESTIONS:
-        got = search(approximate, question, k=4, doc_ids=only)
-        want = search(exact, question, k=4, doc_ids=only)
+        got = approximate.search(question, k=4, doc_ids=only)
+        want = exact.search(question, k=4, doc_ids=only)
         assert got and {h.chunk.doc_id for h in got} <= set(only)
         assert [h.chunk.id for h in got] == [h.chunk.id for h in want]
         assert_offsets(approximate, got)

@@ -14,10 +14,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import sentencepiece as spm
-import torch
-from transformers import GenerationConfig, T5Config, T5ForConditionalGeneration, T5Tokenizer
-
 VOCAB_SIZE = 600
 # Small on purpose: tests reach the map-reduce path with a few kilobytes of text.
 MODEL_MAX_LENGTH = 256
@@ -26,6 +22,8 @@ SEED = 1234
 
 def train_vocab(texts: list[str], vocab_size: int = VOCAB_SIZE) -> list[tuple[str, float]]:
     """Sentencepiece unigram pieces with scores, laid out as T5 expects (pad, eos, unk first)."""
+    import sentencepiece as spm
+
     lines = [line for text in texts for line in text.splitlines() if line.strip()]
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
@@ -48,6 +46,9 @@ def train_vocab(texts: list[str], vocab_size: int = VOCAB_SIZE) -> list[tuple[st
 
 def build_tiny_t5(folder: Path, corpus_texts: list[str]) -> Path:
     """Save a tiny T5 tokenizer + model trained/initialised from ``corpus_texts`` into ``folder``."""
+    import torch  # imported here, not at collection: PyTorch takes seconds to import
+    from transformers import GenerationConfig, T5Config, T5ForConditionalGeneration, T5Tokenizer
+
     folder.mkdir(parents=True, exist_ok=True)
     vocab = train_vocab(corpus_texts)
     tokenizer = T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=MODEL_MAX_LENGTH)
