@@ -74,7 +74,7 @@ def main() -> None:
 
     texts = chunk_texts(args.articles)
     plain = SentenceTransformer(resolve_embedder(DEFAULT_EMBEDDER), device="cpu", local_files_only=True)
-    embedders = {b: Embedder(Settings(embedder_backend=b, device="cpu", model_cache_dir=MODEL_CACHE)) for b in BACKENDS}
+    embedders = {b: Embedder(Settings(embedder_backend=b, device="cpu", cache_dir=MODEL_CACHE)) for b in BACKENDS}
     contenders = {"plain SentenceTransformer.encode": lambda t: plain.encode(t, batch_size=32, normalize_embeddings=True)}
     contenders |= {f"rag {b}": e.encode for b, e in embedders.items()}
     print(f"{len(texts)} chunks, {args.rounds} interleaved rounds", flush=True)

@@ -26,10 +26,9 @@ from common import ROOT, free_port, percentile, table, write_section
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag.index import Index  # noqa: E402
-from rag.pipeline import ask, brief  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from rag.core import Rag  # noqa: E402
 from rag.ingest.text import text_document  # noqa: E402
+from rag.settings import Settings  # noqa: E402
 
 RAG = str(Path(sys.executable).with_name("rag"))
 QUESTION = "By how much did Rutte urge NATO members to boost air and missile defense?"
@@ -43,15 +42,15 @@ def load_eval() -> tuple[list[str], list[str]]:
 
 def warm_latencies(folder: Path) -> list[list[object]]:
     contexts, questions = load_eval()
-    index = Index.open(Settings(index_dir=folder / "warm", generator="extractive"))
-    index.add([text_document(c, source=f"eval#{i}", title_hint=f"eval {i}") for i, c in enumerate(contexts)])
-    ask(index, questions[0])  # warm-up: loads the model
+    index = Rag(Settings(index_dir=folder / "warm", generator="extractive"))
+    index.ingest([text_document(c, source=f"eval#{i}", title_hint=f"eval {i}") for i, c in enumerate(contexts)])
+    index.ask(questions[0])  # warm-up: loads the model
     rows = []
     runs = {
-        "ask": [lambda q=q: ask(index, q) for q in questions],
-        "brief short (1 article)": [lambda d=d.doc_id: brief(index, doc_ids=[d], length="short") for d in index.documents()],
-        "brief medium (1 article)": [lambda d=d.doc_id: brief(index, doc_ids=[d], length="medium") for d in index.documents()],
-        "brief medium (all 10)": [lambda: brief(index, length="medium")] * 3,
+        "ask": [lambda q=q: index.ask(q) for q in questions],
+        "brief short (1 article)": [lambda d=d.doc_id: index.brief(doc_ids=[d], length="short") for d in index.documents()],
+        "brief medium (1 article)": [lambda d=d.doc_id: index.brief(doc_ids=[d], length="medium") for d in index.documents()],
+        "brief medium (all 10)": [lambda: index.brief(length="medium")] * 3,
     }
     for name, calls in runs.items():
         times = []

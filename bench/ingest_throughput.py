@@ -1,9 +1,9 @@
-"""Ingest throughput: rag's pipeline (Index.add) against plain SentenceTransformer.encode.
+"""Ingest throughput: rag's pipeline (Rag.ingest) against plain SentenceTransformer.encode.
 
 The same chunks either way: synthetic articles (recombined from the team's
 texts) chunked like ``rag ingest`` (400/100 characters). "Plain" embeds the
 chunk texts with ``SentenceTransformer.encode`` (PyTorch float32, batch 32,
-normalized). "rag" runs ``Index.add`` on the documents into a fresh index:
+normalized). "rag" runs ``Rag.ingest`` on the documents into a fresh index:
 chunking, embedding, SQLite, FAISS, BM25, fsync'd generation files, with the
 given embedding backend. Models are loaded and warmed before timing; rounds
 are interleaved and the median is reported. The last table times the real
@@ -31,7 +31,7 @@ from common import ROOT, synthetic_articles, table, write_section  # noqa: E402
 
 from rag.chunking import chunk_document  # noqa: E402
 from rag.embedding import Embedder, resolve_embedder  # noqa: E402
-from rag.index import Index  # noqa: E402
+from rag.core import Rag  # noqa: E402
 from rag.ingest.text import text_document  # noqa: E402
 from rag.settings import DEFAULT_EMBEDDER, Settings  # noqa: E402
 
@@ -41,10 +41,10 @@ MODEL_CACHE = Path(tempfile.gettempdir()) / "rag-bench-models"
 
 def ingest_seconds(embedder: Embedder, backend: str, documents: list) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(index_dir=Path(folder), embedder_backend=backend, model_cache_dir=MODEL_CACHE)
-        index = Index.open(settings, embedder=embedder)
+        settings = Settings(index_dir=Path(folder), embedder_backend=backend, cache_dir=MODEL_CACHE)
+        index = Rag(settings, embedder=embedder)
         start = time.perf_counter()
-        report = index.add(documents)
+        report = index.ingest(documents)
         seconds = time.perf_counter() - start
         assert index.check() == [], "index out of step"
         index.close()
@@ -75,7 +75,7 @@ def main() -> None:
     documents = [text_document(text, name, name) for name, text in articles]
     texts = [c.text for d in documents for c in chunk_document(d, 400, 100)]
     plain = SentenceTransformer(resolve_embedder(DEFAULT_EMBEDDER), device="cpu", local_files_only=True)
-    embedders = {b: Embedder(Settings(embedder_backend=b, device="cpu", model_cache_dir=MODEL_CACHE)) for b in BACKENDS}
+    embedders = {b: Embedder(Settings(embedder_backend=b, device="cpu", cache_dir=MODEL_CACHE)) for b in BACKENDS}
     plain.encode(texts[:16])
     for embedder in embedders.values():
         embedder.encode(texts[:16])

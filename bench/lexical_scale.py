@@ -1,4 +1,4 @@
-"""BM25 (rag/lexical.py) at 10k, 100k and 1M chunks: build, query latency, size, small adds.
+"""BM25 (rag/storage/lexical.py) at 10k, 100k and 1M chunks: build, query latency, size, small adds.
 
 Chunks come from synthetic articles recombined from the team's sentences
 (chunked like ``rag ingest``). For each size: the time to build one segment
@@ -22,7 +22,7 @@ from pathlib import Path
 from common import ROOT, percentile, synthetic_articles, table, write_section
 
 from rag.chunking import chunk_spans
-from rag.lexical import LexicalIndex
+from rag.storage.lexical import LexicalIndex
 
 
 def chunks(count: int) -> list[str]:

@@ -31,12 +31,11 @@ from common import ROOT, table, write_section  # noqa: E402
 from rag.embedding import Embedder  # noqa: E402
 from rag.evaluation.dataset import load_qa  # noqa: E402
 from rag.evaluation.metrics import contains_answer  # noqa: E402
-from rag.index import Index  # noqa: E402
+from rag.core import Rag  # noqa: E402
 from rag.ingest import load_paths  # noqa: E402
 from rag.ingest.text import text_document  # noqa: E402
-from rag.lexical import tokenize  # noqa: E402
-from rag.retrieval import search  # noqa: E402
 from rag.settings import Settings  # noqa: E402
+from rag.tokens import tokenize  # noqa: E402
 from rag.types import Chunk, Document  # noqa: E402
 
 RARE_DF = 3
@@ -106,7 +105,7 @@ def fact_questions() -> tuple[list[Question], list[Document]]:
     return questions, documents
 
 
-def rare_questions(index: Index, questions: list[Question]) -> set[str]:
+def rare_questions(index: Rag, questions: list[Question]) -> set[str]:
     """Ids of questions sharing a word held by at most RARE_DF chunks with one of their gold chunks."""
     chunks = [c for info in index.documents() for c in index.chunks(info.doc_id)]
     df = Counter(t for c in chunks for t in set(tokenize(c.text)))
@@ -118,10 +117,10 @@ def rare_questions(index: Index, questions: list[Question]) -> set[str]:
     return rare
 
 
-def score(index: Index, questions: list[Question], rare: set[str], k: int = K) -> Scores:
+def score(index: Rag, questions: list[Question], rare: set[str], k: int = K) -> Scores:
     first, at_k, rare_hits = [], [], []
     for q in questions:
-        flags = [q.answered_by(h.chunk) for h in search(index, q.text, k=k)]
+        flags = [q.answered_by(h.chunk) for h in index.search(q.text, k=k)]
         first.append(any(flags[:1]))
         at_k.append(any(flags))
         if q.id in rare:
@@ -137,12 +136,12 @@ def evaluate(
     """Scores of each (question set, configuration) on one temporary index built with ``embedder``."""
     with tempfile.TemporaryDirectory() as folder:
         settings = base.with_(index_dir=Path(folder))
-        built = Index.open(settings, embedder=embedder)
-        built.add(documents)
+        built = Rag(settings, embedder=embedder)
+        built.ingest(documents)
         rare = {name: rare_questions(built, questions) for name, questions in sets.items()}
         results = {}
         for config, changes in configs.items():
-            index = Index.open(settings.with_(**changes), embedder=embedder)
+            index = Rag(settings.with_(**changes), embedder=embedder)
             for name, questions in sets.items():
                 results[(name, config)] = score(index, questions, rare[name])
             index.close()
@@ -167,7 +166,7 @@ def main() -> None:
     parser.add_argument("--backend", default="torch", help="embedding backend (default torch float32)")
     parser.add_argument("--write", action="store_true", help="write the section of bench/RESULTS.md")
     args = parser.parse_args()
-    embedder = Embedder(Settings(embedder_backend=args.backend, model_cache_dir=MODEL_CACHE))
+    embedder = Embedder(Settings(embedder_backend=args.backend, cache_dir=MODEL_CACHE))
     headers = ["max_chars", "collection", "questions", "retrieval", "R@1", f"R@{K}", f"rare-word R@{K} (n)", "n"]
     rows = []
     for size in args.sizes:

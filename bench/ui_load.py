@@ -61,7 +61,7 @@ def fixture_questions() -> list[str]:
 
 def build_index(index_dir: Path) -> int:
     """Ingest the fixture articles and the seeds into ``index_dir``; return the document count."""
-    from rag.index import Index
+    from rag.core import Rag
     from rag.ingest import load_paths
     from rag.settings import Settings
 
@@ -71,8 +71,8 @@ def build_index(index_dir: Path) -> int:
     ]
     if (ROOT / "seeds").is_dir():
         paths.append(str(ROOT / "seeds"))
-    index = Index.open(Settings(index_dir=index_dir))
-    index.add(load_paths(paths).documents)
+    index = Rag(Settings(index_dir=index_dir))
+    index.ingest(load_paths(paths).documents)
     count = len(index.documents())
     index.close()
     return count

@@ -35,7 +35,7 @@ def rss_bytes() -> int:
 
 def child(kind: str, size: int, saved: str) -> None:
     """Build (and save to ``saved``) or, when ``kind`` is "load", load ``saved``; print the RSS growth."""
-    from rag.vectors import VectorIndex
+    from rag.storage.vectors import VectorIndex
 
     if kind == "load":
         before = rss_bytes()

@@ -39,7 +39,7 @@ import faiss
 import numpy as np
 from common import percentile, table, write_section
 
-from rag.vectors import VectorIndex, nlist_for
+from rag.storage.vectors import VectorIndex, nlist_for
 
 DIM = 384
 RAW_BYTES = DIM * 4
