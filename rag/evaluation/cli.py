@@ -177,6 +177,8 @@ def _common_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("file", metavar="FILE.jsonl", help=f"JSON Lines file, one {what} per line")
     parser.add_argument("--generator", choices=CHOICES, help="who writes (default: auto)")
     parser.add_argument("--model", dest="seq2seq_model", metavar="ID_OR_DIR", help="seq2seq checkpoint id or folder")
+    parser.add_argument("--max-new-tokens", type=_positive_int, help="seq2seq: longest output per call (default 160)")
+    parser.add_argument("--beams", dest="num_beams", type=_positive_int, help="seq2seq: beam search width (default 4)")
     parser.add_argument("--limit", type=_positive_int, metavar="N", help=f"only the first N {what}s")
     parser.add_argument("--json", action="store_true", help="print the full result (every item) as JSON")
 
