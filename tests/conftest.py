@@ -21,6 +21,10 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One math thread per process (PyTorch, FAISS, BLAS; inherited by the rag processes the tests
+# start): the test models are tiny, so threads cost more than they save, and on a busy
+# machine they thrash (one seq2seq test: 55 s with the default threads, 2.7 s with one).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from rag.core import Rag  # noqa: E402
 from rag.embedding import Embedder  # noqa: E402
