@@ -66,7 +66,7 @@ def machine() -> str:
     return (
         f"Machine: {_cpu_model()}, {cores} cores available, {_ram_gib():.0f} GiB RAM, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}; "
-        f"load average at start {load}.  \n"
+        f"load average when written {load}.  \n"
         f"Versions: {versions}.  \n"
         f"Run: {dt.datetime.now().isoformat(timespec='minutes')}."
     )

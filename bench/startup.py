@@ -6,8 +6,11 @@ for `rag --help`, seconds above the baseline for the rest. Each command runs
 ``--repeats`` times and the median is reported (the suite runs once). The
 index for `rag docs` and `rag ask` holds the seeds, built in a temporary
 folder before timing. ``--root`` measures another checkout of the project
-with the same commands (how the "before" figures were taken), through the
-same interpreter and with ``PYTHONPATH`` pointing at that checkout.
+with the same commands, through the same interpreter and with
+``PYTHONPATH`` pointing at that checkout: the "before" figures measure
+commit 294a492 (the code before issue 10) exported with ``git archive``.
+The load average at the start and end of the run is recorded: the machine
+may be shared, and a busy machine makes every figure longer.
 
     python bench/startup.py [--root DIR] [--repeats 5] [--suite] [--label NAME] [--write]
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -94,16 +98,28 @@ def main() -> None:
     parser.add_argument("--label", default="", help="names the measured tree in the table's title")
     parser.add_argument("--write", action="store_true", help="write a section of bench/RESULTS.md")
     args = parser.parse_args()
-    load = os.getloadavg()
+    start = os.getloadavg()
     rows = report(measure(args.root.resolve(), args.repeats, args.suite))
+    end = os.getloadavg()
     text = table(["command", "seconds", "x baseline", "s above baseline", "target"], rows)
-    print(f"load average at start: {', '.join(f'{x:.2f}' for x in load)}")
+    loads = (
+        f"Load average (1, 5, 15 min) when the run started: {', '.join(f'{x:.1f}' for x in start)}; "
+        f"when it ended: {', '.join(f'{x:.1f}' for x in end)}. On 2 cores, a load above 2 means the "
+        f"other processes on this shared machine took part of the CPU, so times are longer than on a "
+        f"quiet machine."
+    )
+    print(loads)
     print(text)
     if args.write:
         label = args.label or "after"
-        name = f"startup_{label.replace(' ', '_')}"
-        command = f"python bench/startup.py --repeats {args.repeats}{' --suite' if args.suite else ''}"
-        write_section(name, f"Start-up and test-suite times ({label})", command, text)
+        name = f"startup_{re.sub(r'[^a-z0-9]+', '_', label.lower()).strip('_')}"
+        root = "" if args.root.resolve() == ROOT else f" --root {args.root}"
+        command = (
+            f"python bench/startup.py{root} --repeats {args.repeats}{' --suite' if args.suite else ''} "
+            f"--label {label!r} --write"
+        )
+        body = f"Measured tree: `{args.root.resolve()}`.\n\n{loads}\n\n{text}"
+        write_section(name, f"Start-up and test-suite times ({label})", command, body)
 
 
 if __name__ == "__main__":
