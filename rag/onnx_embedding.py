@@ -18,6 +18,10 @@ the same text always gets the same vector, a query matches how its chunks were
 embedded, and it costs about 5% of throughput (no padding is computed). Models with other
 modules (Dense layers, max pooling, prompts) and GPU execution providers are
 left out: use the torch backend for them.
+
+onnxruntime's telemetry is switched off before onnxruntime is imported
+(``ORT_DISABLE_TELEMETRY``): otherwise importing it writes a device id and
+an event database under ~/.cache/Microsoft, and rag keeps to its one cache.
 """
 
 from __future__ import annotations
@@ -37,6 +41,14 @@ from rag.errors import ModelNotFoundError
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 OPSET = 17
+
+
+def _onnxruntime() -> Any:
+    """onnxruntime, imported with its telemetry off (no device id or event store in $HOME)."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    return onnxruntime
 
 
 def _read_json(path: Path) -> Any:
@@ -144,6 +156,7 @@ def _export(folder: Path, target: Path) -> None:
 
 def _quantize(source: Path, target: Path) -> None:
     """int8 dynamic quantization of ``source``'s weights (per channel) into ``target``."""
+    _onnxruntime()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
@@ -161,7 +174,7 @@ class OnnxModel:
     """Tokenizer + ONNX transformer + pooling + normalization, on onnxruntime's CPU provider."""
 
     def __init__(self, path: str, model_id: str, cache_dir: Path, quantized: bool) -> None:
-        import onnxruntime as ort
+        ort = _onnxruntime()
 
         folder = Path(path)
         if not folder.is_dir():

@@ -7,6 +7,7 @@ onnxruntime, real FAISS and SQLite.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +96,8 @@ def test_backend_names_are_checked_and_auto_picks_by_device():
 
 
 def test_the_onnx_path_never_imports_torch_or_transformers(tmp_path):
-    """A fresh process ingests and asks on the default CPU backend without PyTorch or transformers."""
+    """A fresh process ingests and asks on the default CPU backend without PyTorch or transformers,
+    and writes nothing in its home (onnxruntime's telemetry store included) but the model cache."""
     import subprocess
     import sys
 
@@ -105,15 +107,23 @@ def test_the_onnx_path_never_imports_torch_or_transformers(tmp_path):
         "from rag.core import Rag\n"
         "from rag.ingest.text import text_document\n"
         "from rag.settings import Settings\n"
-        "rag = Rag(Settings(index_dir=Path(sys.argv[1]), generator='extractive', device='cpu'))\n"
+        "settings = Settings(index_dir=Path(sys.argv[1]), cache_dir=Path(sys.argv[2]), generator='extractive',"
+        " device='cpu')\n"
+        "rag = Rag(settings)\n"
         "rag.ingest([text_document('The Kessel Bridge reopened to traffic on March 3 after repairs.', 'a.txt', 'a')])\n"
         "answer = rag.ask('When did the Kessel Bridge reopen?')\n"
         "print(json.dumps([rag.embedder.backend, answer.abstained, sorted(m for m in ('torch', 'transformers', "
         "'sentence_transformers') if m in sys.modules)]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "index")], capture_output=True, text=True,
-                          timeout=300)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env.update(HOME=str(home))
+    cache = Settings().cache_dir  # the exported model, already there: nothing to export again
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "index"), str(cache)],
+                          capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     backend, abstained, heavy = json.loads(done.stdout.strip().splitlines()[-1])
     assert backend == "onnx-int8" and abstained is False
     assert heavy == []
+    assert list(home.iterdir()) == []

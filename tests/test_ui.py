@@ -165,11 +165,21 @@ def server(tmp_path_factory: pytest.TempPathFactory, net_log: Path, index_dir: P
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """Chromium through Playwright, both with a scratch home: they keep caches and crash reports
+    in ~/.cache and ~/.config, and the tests leave the user's home as they found it."""
+    home = tmp_path_factory.mktemp("browser-home")
+    with pytest.MonkeyPatch.context() as env:  # the driver, and the browser it starts, read these
+        env.setenv("HOME", str(home))
+        env.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+        env.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+        playwright = sync_playwright().start()
+        b = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    try:
         yield b
+    finally:
         b.close()
+        playwright.stop()
 
 
 @pytest.fixture(scope="module")
