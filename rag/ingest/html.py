@@ -27,7 +27,7 @@ from lxml import etree
 from lxml.html import HtmlElement, HTMLParser, document_fromstring
 
 from rag.errors import BadInputError
-from rag.ingest.limits import HTML_FLATTEN_DEPTH, MAX_HTML_DEPTH
+from rag.ingest import limits
 from rag.ingest.text import decode_bytes, text_document
 from rag.types import Document
 
@@ -77,10 +77,10 @@ def _tree(path: Path, page: str) -> HtmlElement | None:
         return None
     if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log):
         raise BadInputError(
-            f"{path}: the HTML is nested more than {MAX_HTML_DEPTH:,} levels deep, more than can be read; "
+            f"{path}: the HTML is nested more than {limits.MAX_HTML_DEPTH:,} levels deep, more than can be read; "
             f"open the page in a browser and save the article text as .txt instead"
         )
-    _flatten(tree, HTML_FLATTEN_DEPTH)
+    _flatten(tree, limits.HTML_FLATTEN_DEPTH)
     return tree
 
 

@@ -31,7 +31,8 @@ from pypdf import PageObject, PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
 
 from rag.errors import BadInputError
-from rag.ingest.limits import MAX_FILE_BYTES, MAX_PDF_OPERATORS, MAX_PDF_PAGE_OPERATORS, MAX_PDF_SECONDS, megabytes
+from rag.ingest import limits
+from rag.ingest.limits import MAX_FILE_BYTES, megabytes
 from rag.ingest.pdf_budget import PageBudget, PageTooHeavy, contents_key, parser_limits
 from rag.ingest.text import normalize_text, text_document
 from rag.sentences import ABBREVIATIONS
@@ -128,8 +129,8 @@ def _page_text(page: PageObject, budget: PageBudget) -> str | None:
         return None
     if not _may_show_text(page):
         return ""
+    budget.start_page(page)
     try:
-        budget.start_page(page)
         text = page.extract_text(visitor_operand_before=budget.visit)
     except (PageTooHeavy, LimitReachedError):
         budget.end_page(heavy=True, key=key)
@@ -141,13 +142,14 @@ def _page_text(page: PageObject, budget: PageBudget) -> str | None:
 def _check_budget(path: Path, budget: PageBudget, number: int, chars: int, max_chars: int) -> None:
     if chars > max_chars:
         raise BadInputError(
-            f"{path}: the extracted text is over {megabytes(max_chars)} by page {number}, over the limit for one "
-            f"article; split it into one file per article, or raise the limit (max_file_bytes)"
+            f"{path}: the extracted text passes the {megabytes(max_chars)} ({max_chars:,} characters) limit for one "
+            f"article at page {number}; split it into one file per article, or raise the limit (max_file_bytes)"
         )
     if budget.file_spent():
         raise BadInputError(
-            f"{path}: the PDF holds more drawing instructions than rag reads in one file ({MAX_PDF_OPERATORS:,} "
-            f"operators or {MAX_PDF_SECONDS:.0f} seconds, reached at page {number}); split it, or save its text as .txt"
+            f"{path}: the PDF holds more drawing instructions than rag reads in one file "
+            f"({limits.MAX_PDF_OPERATORS:,} operators or {limits.MAX_PDF_SECONDS:.0f} seconds, "
+            f"reached at page {number}); split it, or save its text as .txt"
         )
 
 
@@ -187,16 +189,18 @@ def skipped_pages_note(source: str, metadata: dict[str, Any]) -> str | None:
     if not skipped:
         return None
     return (
-        f"{source}: page(s) {_pages_list(list(skipped))} left out: each holds more than {MAX_PDF_PAGE_OPERATORS:,} "
-        f"drawing operators, or a drawing too damaged to read (a map, a chart or a damaged page)"
+        f"{source}: page(s) {_pages_list(list(skipped))} left out: each holds more than "
+        f"{limits.MAX_PDF_PAGE_OPERATORS:,} drawing operators, or a drawing too damaged to read "
+        f"(a map, a chart or a damaged page)"
     )
 
 
 def _no_text(path: Path, skipped: list[int]) -> BadInputError:
     if skipped:
         return BadInputError(
-            f"{path}: no readable text: every page that could hold text has more than {MAX_PDF_PAGE_OPERATORS:,} "
-            f"drawing operators (pages {_pages_list(skipped)}); export the text as .txt and ingest that"
+            f"{path}: no readable text: every page that could hold text has more than "
+            f"{limits.MAX_PDF_PAGE_OPERATORS:,} drawing operators (pages {_pages_list(skipped)}); "
+            f"export the text as .txt and ingest that"
         )
     return BadInputError(
         f"{path}: the PDF has no text layer (a scan or images only?); run OCR on it first "

@@ -9,9 +9,9 @@ rag/ingest/limits.py:
   one stream after ``PDF_TOKENS_PER_OPERATOR * MAX_PDF_PAGE_OPERATORS`` tokens;
 - an operator visitor counts what a page runs, forms included, and stops the
   page past ``MAX_PDF_PAGE_OPERATORS``. Each form drawn is also charged what
-  parsing it costs (its tokens over ``PDF_TOKENS_PER_OPERATOR``), measured once
-  per form; a form too big (or too damaged) to parse makes its page too
-  heavy at once;
+  parsing it costs (its tokens over ``PDF_TOKENS_PER_OPERATOR``), measured
+  once per form when first drawn; drawing a form too big (or too damaged) to
+  parse makes the page too heavy at once;
 - the file as a whole may spend ``MAX_PDF_OPERATORS`` (a page left out costs
   the full page allowance) and ``MAX_PDF_SECONDS``.
 
@@ -31,10 +31,8 @@ from pypdf import PageObject, PdfReader, apply_configuration
 from pypdf.errors import LimitReachedError, PyPdfError
 from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, IndirectObject
 
-from rag.ingest.limits import MAX_PDF_OPERATORS, MAX_PDF_PAGE_OPERATORS, MAX_PDF_SECONDS, PDF_TOKENS_PER_OPERATOR
+from rag.ingest import limits  # read at call time, so a caller (or a test) can change a limit
 
-# Forms drawn inside forms are costed to this depth; deeper ones count as too heavy.
-MAX_FORM_DEPTH = 8
 _TOO_HEAVY = -1
 _UNPARSABLE = (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError)
 
@@ -46,7 +44,8 @@ class PageTooHeavy(BaseException):
 @contextmanager
 def parser_limits() -> Iterator[None]:
     """pypdf's parser budget per content stream, for the length of a ``with`` block."""
-    with apply_configuration(stream_parsing_work_maximum_count=PDF_TOKENS_PER_OPERATOR * MAX_PDF_PAGE_OPERATORS):
+    tokens = limits.PDF_TOKENS_PER_OPERATOR * limits.MAX_PDF_PAGE_OPERATORS
+    with apply_configuration(stream_parsing_work_maximum_count=tokens):
         yield
 
 
@@ -76,62 +75,59 @@ class PageBudget:
     """Operators and time spent on one PDF, and what the current page may still spend."""
 
     reader: PdfReader
-    deadline: float = field(default_factory=lambda: time.monotonic() + MAX_PDF_SECONDS)
+    deadline: float = field(default_factory=lambda: time.monotonic() + limits.MAX_PDF_SECONDS)
     operators: int = 0
     page_operators: int = 0
     heavy_contents: set[Any] = field(default_factory=set)
     _form_cost: dict[Any, int] = field(default_factory=dict)
-    _draw_cost: dict[str, int] = field(default_factory=dict)
+    _names: dict[str, Any] = field(default_factory=dict)
 
     def visit(self, operator: bytes, operands: Any, cm: Any, tm: Any) -> None:
         """pypdf's ``visitor_operand_before``: count, and stop a page that runs too long."""
         self.page_operators += 1
         if operator == b"Do" and operands:
-            self.page_operators += self._draw_cost.get(str(operands[0]), 0)
-        if self.page_operators > MAX_PDF_PAGE_OPERATORS or time.monotonic() > self.deadline:
+            self.page_operators += self._draw_cost(str(operands[0]))
+        if self.page_operators > limits.MAX_PDF_PAGE_OPERATORS or time.monotonic() > self.deadline:
             raise PageTooHeavy
 
     def file_spent(self) -> bool:
         """Whether the file as a whole is over its operators or time."""
-        return self.operators > MAX_PDF_OPERATORS or time.monotonic() > self.deadline
+        return self.operators > limits.MAX_PDF_OPERATORS or time.monotonic() > self.deadline
 
     def start_page(self, page: PageObject) -> None:
-        """Cost the forms the page can draw; raise PageTooHeavy if one cannot be parsed."""
+        """Start counting a page; the forms it can draw are costed when first drawn."""
         self.page_operators = 0
-        self._draw_cost = {}
-        self._cost_forms(page, 0)
+        self._names = _xobjects(page)
 
     def end_page(self, heavy: bool, key: Any) -> None:
         """Charge the page to the file: all it ran, or its full allowance if it was left out."""
-        self.operators += MAX_PDF_PAGE_OPERATORS if heavy else self.page_operators
+        self.operators += limits.MAX_PDF_PAGE_OPERATORS if heavy else self.page_operators
         if heavy and key is not None:
             self.heavy_contents.add(key)
 
-    def _cost_forms(self, owner: Any, depth: int) -> None:
-        for name, ref in _xobjects(owner).items():
-            form = ref.get_object()
-            if not hasattr(form, "get_data") or form.get("/Subtype") != "/Form":
-                continue
-            key = ref.idnum if isinstance(ref, IndirectObject) else id(form)
-            if key not in self._form_cost:
-                self._form_cost[key] = _TOO_HEAVY  # until measured: a form that draws itself is too heavy
-                self._form_cost[key] = self._measure(form, depth)
-            cost = self._form_cost[key]
-            if cost == _TOO_HEAVY:
-                raise PageTooHeavy
-            self._draw_cost[name] = max(cost, self._draw_cost.get(name, 0))
+    def _draw_cost(self, name: str) -> int:
+        """What pypdf's parse of the form ``name`` costs, in operators (0 for images)."""
+        ref = self._names.get(name)
+        form = ref.get_object() if ref is not None else None
+        if form is None or not hasattr(form, "get_data") or form.get("/Subtype") != "/Form":
+            return 0
+        key = ref.idnum if isinstance(ref, IndirectObject) else id(form)
+        if key not in self._form_cost:
+            self._form_cost[key] = self._measure(form)
+        if self._form_cost[key] == _TOO_HEAVY:
+            raise PageTooHeavy
+        for inner, inner_ref in _xobjects(form).items():  # forms it draws resolve their names here
+            self._names.setdefault(inner, inner_ref)
+        return self._form_cost[key]
 
-    def _measure(self, form: Any, depth: int) -> int:
-        """What parsing ``form`` once costs, in operators; its own forms are costed too."""
-        if depth >= MAX_FORM_DEPTH:
-            return _TOO_HEAVY
+    def _measure(self, form: Any) -> int:
+        """What parsing ``form`` once costs, in operators, or _TOO_HEAVY."""
         try:
             operations = ContentStream(form, self.reader).operations
         except (LimitReachedError, *_UNPARSABLE):
             return _TOO_HEAVY  # pypdf would parse it again, up to the failure, at every draw
-        self._cost_forms(form, depth + 1)
         tokens = sum(1 + _tokens(operands) for operands, _ in operations)
-        return tokens // PDF_TOKENS_PER_OPERATOR
+        return tokens // limits.PDF_TOKENS_PER_OPERATOR
 
 
 def contents_key(page: PageObject) -> Any:

@@ -28,8 +28,9 @@ BINARY_SAMPLE_BYTES = 8192
 BINARY_CONTROL_SHARE = 0.05
 _CONTROL_BYTES = frozenset(set(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D, 0x1B}) | {0x7F}
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-# BOM-less UTF-16: at least this share of code units has a zero byte on one side...
-UTF16_ZERO_SHARE = 0.3
+# BOM-less UTF-16: at least this share of code units has a zero byte on one side (ASCII spaces,
+# digits and punctuation give that even in Greek or Cyrillic text)...
+UTF16_ZERO_SHARE = 0.1
 # ...and at most this share on the other (a few characters such as U+0100 have a zero low byte).
 UTF16_OTHER_ZERO_SHARE = 0.02
 
