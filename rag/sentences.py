@@ -5,6 +5,8 @@ closing quote or bracket) when the next word starts like a new sentence, and
 at line breaks. It knows common abbreviations (Mr., U.S., Jan.), initials and
 decimals (3.5%). It leaves out language-specific models (no spaCy/NLTK), so
 it can be wrong on unusual text; callers only rely on spans being exact.
+Time is linear in the text, on one line or many: each candidate end looks
+back at most ``_WORD_LOOKBACK_CHARS`` characters for the word before it.
 
 >>> text = 'Mr. Rutte spoke. He said "more." Then left'
 >>> [text[s:e] for s, e in split_sentences(text)]

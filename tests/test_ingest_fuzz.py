@@ -23,7 +23,8 @@ import pytest
 from conftest import ARTICLE_FILES
 from pdf_bytes import build_pdf, encrypted_aes_pdf, text_page_stream
 from rag.chunking import chunk_document
-from rag.ingest import load_paths
+from rag.errors import BadInputError
+from rag.ingest import load_paths, read_file
 from rag.ingest.markdown import strip_markdown
 from rag.sentences import split_sentences
 
@@ -124,3 +125,15 @@ def test_random_markup_never_breaks_the_markdown_stripper_or_the_splitter() -> N
         assert len(plain) <= len(text)
         for start, end in split_sentences(plain):
             assert 0 <= start < end <= len(plain) and plain[start:end].strip() == plain[start:end]
+
+
+def test_read_file_names_the_file_for_an_error_no_reader_expected(fuzz_batch: tuple[Path, dict[str, str]]) -> None:
+    # Uploads in the web UI read one file at a time: they get the same one-line problem as a batch.
+    folder, _ = fuzz_batch
+    path = folder / "pubsec.pdf"
+    with pytest.raises(BadInputError) as caught:
+        read_file(path)
+    assert str(caught.value).startswith(
+        f"{path}: could not be read (NotImplementedError: only Standard PDF encryption handler is available)"
+    )
+    assert isinstance(caught.value.__cause__, NotImplementedError)

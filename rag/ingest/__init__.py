@@ -88,7 +88,10 @@ def check_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
 
 
 def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
-    """Read one file with the reader for its extension, refusing what it cannot take."""
+    """Read one file with the reader for its extension, refusing what it cannot take.
+
+    Raises BadInputError (naming the file) for anything that goes wrong, expected or not.
+    """
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         supported = ", ".join(sorted(READERS))
@@ -100,6 +103,8 @@ def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
         raise
     except OSError as e:
         raise BadInputError(f"{path}: cannot read ({e.strerror or e}); check the path and its permissions") from e
+    except Exception as e:  # noqa: BLE001 - a reader bug or a library's unguarded error is this file's problem
+        raise unexpected_failure(str(path), e) from e
     if len(document.text) > max_bytes:
         raise too_large(path, len(document.text), max_bytes, "extracted text")
     return document
