@@ -205,7 +205,7 @@ def big_line(folder: Path, timeout: float) -> str:
         f"Where the 5 MB line's time goes now: embedding {times['embed']:.0f} s of the {big['wall']:.0f} s "
         f"({phases['chunks']:,} chunks), sentence splitting and chunking {times['split'] + times['chunk']:.1f} s "
         f"together. Its peak memory is {big['peak_mib'] - small['peak_mib']:,.0f} MiB above the one-article "
-        f"baseline, which is the model and libraries."
+        f"baseline ({small['peak_mib']:,.0f} MiB: Python, the libraries and the model)."
     )
     return table(["after", "seconds", "peak RSS MiB"], rows) + "\n\n" + summary
 

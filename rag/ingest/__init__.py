@@ -35,8 +35,8 @@ from rag.ingest.text import decode_bytes, decoding_note, read_text, text_documen
 from rag.types import Document
 
 Reader = Callable[[Path], Document]
-__all__ = ["MAX_FILE_BYTES", "PDF_SIZE_FACTOR", "READERS", "LoadResult", "Reader", "check_file", "limits_help", "load_paths",
-           "read_file", "read_stdin", "unexpected_failure"]
+__all__ = ["MAX_FILE_BYTES", "PDF_SIZE_FACTOR", "READERS", "LoadResult", "Reader", "check_file", "limits_help",
+           "load_paths", "read_file", "read_stdin", "unexpected_failure"]
 
 READERS: dict[str, Reader] = {
     ".txt": read_text,
