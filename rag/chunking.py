@@ -7,11 +7,15 @@ short paragraphs, but a chunk that would end mid-way into a new paragraph ends
 at the paragraph break instead when that keeps it at least half full. Overlap
 is made of whole trailing sentences of the previous chunk. Token counting is
 left out: characters are a good enough proxy for MiniLM's 256-token window.
+Time is linear in the text: sentence splitting is (rag/sentences.py), each
+chunk looks at only the units inside it, and pages are found by binary search.
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
+from typing import Callable
 
 from rag.sentences import split_paragraphs, split_sentences
 from rag.types import Chunk, Document
@@ -92,8 +96,22 @@ def chunk_spans(text: str, max_chars: int = 400, overlap_chars: int = 100) -> li
     return spans
 
 
+def _page_of(document: Document) -> Callable[[int], int | None]:
+    """``document.page_at`` by binary search (page spans are in order): no scan per chunk."""
+    starts = [span.start for span in document.pages]
+
+    def page_at(offset: int) -> int | None:
+        i = bisect.bisect_right(starts, offset) - 1
+        if i >= 0 and offset < document.pages[i].end:
+            return document.pages[i].page
+        return None
+
+    return page_at
+
+
 def chunk_document(document: Document, max_chars: int = 400, overlap_chars: int = 100) -> list[Chunk]:
     """Chunks of ``document`` with ``id=0`` (the store assigns real ids)."""
+    page_at = _page_of(document)
     return [
         Chunk(
             id=0,
@@ -101,7 +119,7 @@ def chunk_document(document: Document, max_chars: int = 400, overlap_chars: int 
             start=start,
             end=end,
             text=document.text[start:end],
-            page=document.page_at(start),
+            page=page_at(start),
         )
         for start, end in chunk_spans(document.text, max_chars, overlap_chars)
     ]

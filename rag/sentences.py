@@ -5,6 +5,8 @@ closing quote or bracket) when the next word starts like a new sentence, and
 at line breaks. It knows common abbreviations (Mr., U.S., Jan.), initials and
 decimals (3.5%). It leaves out language-specific models (no spaCy/NLTK), so
 it can be wrong on unusual text; callers only rely on spans being exact.
+Time is linear in the text, on one line or many: each candidate end looks
+back at most ``_WORD_LOOKBACK_CHARS`` characters for the word before it.
 
 >>> text = 'Mr. Rutte spoke. He said "more." Then left'
 >>> [text[s:e] for s, e in split_sentences(text)]
@@ -21,8 +23,11 @@ ABBREVIATIONS = frozenset(
     jul aug sep sept oct nov dec e.g i.e u.s u.k u.n e.u a.m p.m""".split()
 )
 
-# A candidate end: terminal punctuation, optional closing quotes/brackets, then space.
-_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)")
+# A candidate end: terminal punctuation, optional closing quotes/brackets, then space. The
+# lookbehind starts a match only at the first mark of a run, so a long run of dots is read once.
+_END = re.compile(r"(?<![.!?])[.!?]+[\"'”’)\]]*(?=\s)")
+# The word before a dot is looked at only this far back: a longer "word" is no abbreviation.
+_WORD_LOOKBACK_CHARS = 16
 _PARAGRAPH = re.compile(r"\n\s*\n|\n")
 
 
@@ -34,6 +39,22 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _word_before(text: str, dot: int) -> str:
+    """The run of word characters and dots that ends at ``dot`` (``[\\w.]+$`` of ``text[:dot]``).
+
+    Reads at most ``_WORD_LOOKBACK_CHARS`` back, so each call costs the same however long
+    the line; a longer run is returned cut to that length (it is no abbreviation either way).
+
+    >>> _word_before("He met Mr. Smith", 9)
+    'Mr'
+    """
+    start = dot
+    floor = max(0, dot - _WORD_LOOKBACK_CHARS)
+    while start > floor and (text[start - 1].isalnum() or text[start - 1] in "_."):
+        start -= 1
+    return text[start:dot]
+
+
 def _is_boundary(text: str, dot: int, after: int) -> bool:
     """Whether the punctuation at ``dot`` ends a sentence, given the next char at ``after``."""
     if after >= len(text):
@@ -43,8 +64,7 @@ def _is_boundary(text: str, dot: int, after: int) -> bool:
         return False
     if text[dot] != ".":
         return True
-    word = re.search(r"([\w.]+)$", text[:dot])
-    token = word.group(1).lower() if word else ""
+    token = _word_before(text, dot).lower()
     if token.rstrip(".") in ABBREVIATIONS:
         return False
     # Initials such as "J." or "U.S" (but not a lone capital that ends a sentence at "I.").

@@ -3,13 +3,17 @@
 ``load_paths`` walks folders recursively (symlink loops are reported and
 skipped), picks a reader by extension and collects a BadInputError per file
 that cannot be read, so one bad file never stops a batch; files that were
-read but not as clean UTF-8 get a line in ``LoadResult.notes``. Before a file
+read but not as clean UTF-8, or PDFs with pages left out, get a line in
+``LoadResult.notes``. Any exception a reader raises, expected or not (a
+pypdf ``DependencyError``, a parser bug), becomes that file's problem,
+naming the file; it never stops the batch. Before a file
 is opened its kind and size are checked with stat(): only regular files are
 read (a FIFO would block, a socket cannot be read), and a file over
 ``max_bytes`` is refused without being loaded. The limit is a size, not a
 stream: a news article is kilobytes, and a 100 MB text file is a book, a log
 or a dump that would become one enormous "article"; the user is told to split
-it. Readers only read: chunking, embedding and storage happen elsewhere.
+it. Readers only read: chunking, embedding and storage happen elsewhere. The
+limits on what reading one file may cost are in rag/ingest/limits.py.
 """
 
 from __future__ import annotations
@@ -24,13 +28,15 @@ from typing import Callable, Iterator, TextIO
 
 from rag.errors import BadInputError
 from rag.ingest.html import read_html
+from rag.ingest.limits import MAX_FILE_BYTES, PDF_SIZE_FACTOR, limits_help, too_large
 from rag.ingest.markdown import read_markdown
-from rag.ingest.pdf import read_pdf
+from rag.ingest.pdf import read_pdf, skipped_pages_note
 from rag.ingest.text import decode_bytes, decoding_note, read_text, text_document
-from rag.settings import DEFAULT_MAX_FILE_BYTES
 from rag.types import Document
 
 Reader = Callable[[Path], Document]
+__all__ = ["MAX_FILE_BYTES", "PDF_SIZE_FACTOR", "READERS", "LoadResult", "Reader", "check_file", "limits_help",
+           "load_paths", "read_file", "read_stdin", "unexpected_failure"]
 
 READERS: dict[str, Reader] = {
     ".txt": read_text,
@@ -41,10 +47,8 @@ READERS: dict[str, Reader] = {
     ".htm": read_html,
     ".pdf": read_pdf,
 }
-# The default limit for one article; callers pass Settings.max_file_bytes (rag/settings.py).
-MAX_FILE_BYTES = DEFAULT_MAX_FILE_BYTES
-# PDF files carry images and fonts besides their text, so they may be this much larger on disk.
-PDF_SIZE_FACTOR = 10
+# Longest exception text quoted in the problem for an unexpected reader failure.
+_ERROR_CHARS = 200
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
 
@@ -56,17 +60,6 @@ class LoadResult:
     documents: list[Document] = field(default_factory=list)
     problems: list[BadInputError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1_000_000:,.1f} MB"
-
-
-def _too_large(source: object, size: int, limit: int, what: str = "file") -> BadInputError:
-    return BadInputError(
-        f"{source}: the {what} is {_megabytes(size)} ({size:,} bytes), over the {_megabytes(limit)} limit "
-        f"for one article; split it into one file per article, or raise the limit (max_file_bytes)"
-    )
 
 
 def _stat_error(path: Path, e: OSError) -> BadInputError:
@@ -91,24 +84,29 @@ def check_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
         raise BadInputError(f"{path}: the file is empty (0 bytes); add text to it or leave it out")
     limit = max_bytes * PDF_SIZE_FACTOR if path.suffix.lower() == ".pdf" else max_bytes
     if info.st_size > limit:
-        raise _too_large(path, info.st_size, limit)
+        raise too_large(path, info.st_size, limit)
 
 
 def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
-    """Read one file with the reader for its extension, refusing what it cannot take."""
+    """Read one file with the reader for its extension, refusing what it cannot take.
+
+    Raises BadInputError (naming the file) for anything that goes wrong, expected or not.
+    """
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         supported = ", ".join(sorted(READERS))
         raise BadInputError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; use one of {supported}")
     check_file(path, max_bytes)
     try:
-        document = reader(path)
+        document = read_pdf(path, max_chars=max_bytes) if reader is read_pdf else reader(path)
     except BadInputError:
         raise
     except OSError as e:
         raise BadInputError(f"{path}: cannot read ({e.strerror or e}); check the path and its permissions") from e
+    except Exception as e:
+        raise unexpected_failure(str(path), e) from e
     if len(document.text) > max_bytes:
-        raise _too_large(path, len(document.text), max_bytes, "extracted text")
+        raise too_large(path, len(document.text), max_bytes, "extracted text")
     return document
 
 
@@ -154,22 +152,26 @@ def read_stdin(stdin: TextIO, max_bytes: int = MAX_FILE_BYTES) -> Document:
     if buffer is not None:
         data = buffer.read(max_bytes + 1)
         if len(data) > max_bytes:
-            raise _too_large("-", len(data), max_bytes, "standard input (at least)")
+            raise too_large("-", len(data), max_bytes, "standard input (at least)")
         text, meta = decode_bytes(data, "stdin")
     else:
         text, meta = stdin.read(max_bytes + 1), {}
         if len(text) > max_bytes:
-            raise _too_large("-", len(text), max_bytes, "standard input (at least)")
+            raise too_large("-", len(text), max_bytes, "standard input (at least)")
     document = text_document(text, source="stdin", title_hint="stdin", metadata=meta)
     return replace(document, replaces_source=False)  # stdin has no lasting name to replace by
 
 
 def _expand(raw: str, problems: list[BadInputError]) -> list[Path]:
     path = Path(raw)
-    if path.is_dir():
-        return list(_walk(path, problems))
-    if path.exists() or path.is_symlink():
-        return [path]
+    try:
+        if path.is_dir():
+            return list(_walk(path, problems))
+        if path.exists() or path.is_symlink():
+            return [path]
+    except OSError as e:  # a name too long, or a folder that cannot be searched
+        problems.append(_stat_error(path, e))
+        return []
     problems.append(BadInputError(f"{raw}: no such file or folder; check the path"))
     return []
 
@@ -190,10 +192,10 @@ def load_paths(paths: list[str], stdin: TextIO | None = None, max_bytes: int = M
     result = LoadResult()
     for raw in paths:
         if raw == "-":
-            _add(result, partial(_stdin_document, stdin, max_bytes))
+            _add(result, "-", partial(_stdin_document, stdin, max_bytes))
             continue
         for file in _expand(raw, result.problems):
-            _add(result, partial(read_file, file, max_bytes))
+            _add(result, str(file), partial(read_file, file, max_bytes))
     return result
 
 
@@ -203,14 +205,30 @@ def _stdin_document(stdin: TextIO | None, max_bytes: int) -> Document:
     return read_stdin(stdin, max_bytes)
 
 
-def _add(result: LoadResult, read: Callable[[], Document]) -> None:
-    """Run one read, filing its document and note, or its problem."""
+def unexpected_failure(source: str, e: Exception) -> BadInputError:
+    """The one-line problem for an exception no reader expected, naming the file."""
+    detail = " ".join(str(e).split())
+    if len(detail) > _ERROR_CHARS:
+        detail = detail[: _ERROR_CHARS - 1] + "…"
+    return BadInputError(
+        f"{source}: could not be read ({type(e).__name__}{': ' + detail if detail else ''}); the file may be "
+        f"damaged: open and save it again, or convert it to .txt (if it opens fine elsewhere, please report this)"
+    )
+
+
+def _add(result: LoadResult, source: str, read: Callable[[], Document]) -> None:
+    """Run one read, filing its document and notes, or its problem: nothing it raises stops the batch."""
     try:
         document = read()
     except BadInputError as e:
         result.problems.append(e)
         return
+    except Exception as e:
+        problem = unexpected_failure(source, e)
+        problem.__cause__ = e
+        result.problems.append(problem)
+        return
     result.documents.append(document)
-    note = decoding_note(document)
-    if note:
-        result.notes.append(note)
+    for note in (decoding_note(document), skipped_pages_note(document.source, dict(document.metadata))):
+        if note:
+            result.notes.append(note)

@@ -1,12 +1,15 @@
 """Plain text: decode bytes sensibly and build a Document with a content-hash id.
 
-Decoding: a UTF-16 byte-order mark wins; then strict UTF-8; UTF-8 text with a
+Decoding: a UTF-16 byte-order mark wins; UTF-16 without one is recognised by
+its zero bytes, which fall on one parity only (every other byte of Latin-script
+text); then strict UTF-8; UTF-8 text with a
 few damaged bytes keeps its good characters and has the bad bytes replaced
 with U+FFFD; text with no UTF-8 at all is read as Windows-1252, else Latin-1.
 Whatever was not plain UTF-8 is recorded in ``metadata["encoding"]`` (and
 ``metadata["replaced_bytes"]``) so the front ends can say so. Data with NUL
 bytes or many control characters is taken for binary and refused. Language
-and charset detection beyond that are left out.
+and charset detection beyond that are left out (so BOM-less UTF-16 of a script
+with no zero bytes, such as Chinese, is not recognised).
 """
 
 from __future__ import annotations
@@ -25,6 +28,42 @@ BINARY_SAMPLE_BYTES = 8192
 BINARY_CONTROL_SHARE = 0.05
 _CONTROL_BYTES = frozenset(set(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D, 0x1B}) | {0x7F}
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# BOM-less UTF-16: at least this share of code units has a zero byte on one side (ASCII spaces,
+# digits and punctuation give that even in Greek or Cyrillic text)...
+UTF16_ZERO_SHARE = 0.1
+# ...and at most this share on the other (a few characters such as U+0100 have a zero low byte).
+UTF16_OTHER_ZERO_SHARE = 0.02
+
+
+def utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when ``data`` looks like UTF-16 with no byte-order mark, else None.
+
+    >>> utf16_without_bom("Plain words".encode("utf-16-le")), utf16_without_bom(b"plain words")
+    ('utf-16-le', None)
+    """
+    sample = data[: BINARY_SAMPLE_BYTES - BINARY_SAMPLE_BYTES % 2]
+    units = len(sample) // 2
+    if units < 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    for codec, zeros, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros >= UTF16_ZERO_SHARE * units and other <= UTF16_OTHER_ZERO_SHARE * units:
+            return codec
+    return None
+
+
+def _decode_utf16_without_bom(data: bytes) -> tuple[str, str] | None:
+    """``(text, codec)`` for BOM-less UTF-16 that decodes to text, else None."""
+    codec = None if data.startswith(_UTF16_BOMS) else utf16_without_bom(data)
+    if codec is None or len(data) % 2:
+        return None
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        return None
+    if looks_binary(text.encode("utf-8", "surrogatepass")):
+        return None
+    return text, codec
 
 
 def looks_binary(data: bytes) -> bool:
@@ -62,6 +101,9 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, dict[str, Any]]:
     >>> decode_bytes("café".encode("latin-1"), "x.txt")
     ('café', {'encoding': 'cp1252'})
     """
+    utf16 = _decode_utf16_without_bom(data)
+    if utf16 is not None:
+        return utf16[0], {"encoding": utf16[1]}
     if looks_binary(data):
         raise BadInputError(
             f"{source}: looks like a binary file (an image, archive or program?), not text; "
@@ -89,6 +131,8 @@ _ENCODING_NAMES = {
     "cp1252": "Windows-1252 (Western European)",
     "latin-1": "Latin-1 (ISO-8859-1)",
     "utf-16": "UTF-16 (it starts with a byte-order mark)",
+    "utf-16-le": "UTF-16, little-endian (it has no byte-order mark)",
+    "utf-16-be": "UTF-16, big-endian (it has no byte-order mark)",
 }
 
 
@@ -104,7 +148,7 @@ def decoding_note(document: Document) -> str | None:
             f"\N{REPLACEMENT CHARACTER}. Re-save the file as UTF-8 and ingest it again to keep them"
         )
     name = _ENCODING_NAMES.get(encoding, encoding)
-    if encoding == "utf-16":
+    if encoding.startswith("utf-16"):
         return f"{document.source}: read as {name}"
     return (
         f"{document.source}: not UTF-8, read as {name}; if accented letters look wrong, "
