@@ -103,7 +103,7 @@ def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
         raise
     except OSError as e:
         raise BadInputError(f"{path}: cannot read ({e.strerror or e}); check the path and its permissions") from e
-    except Exception as e:
+    except Exception as e:  # a reader bug or a library's unguarded error is this file's problem
         raise unexpected_failure(str(path), e) from e
     if len(document.text) > max_bytes:
         raise too_large(path, len(document.text), max_bytes, "extracted text")
@@ -223,7 +223,7 @@ def _add(result: LoadResult, source: str, read: Callable[[], Document]) -> None:
     except BadInputError as e:
         result.problems.append(e)
         return
-    except Exception as e:
+    except Exception as e:  # any reader failure is this file's problem, not the batch's
         problem = unexpected_failure(source, e)
         problem.__cause__ = e
         result.problems.append(problem)
