@@ -52,8 +52,7 @@ def _progress(label: str) -> Callable[[int, int], None]:
     def update(done: int, total: int) -> None:
         if not bar:
             bar.append(tqdm(total=total, desc=label, unit="chunk", delay=1.0, file=sys.stderr))
-        bar[0].n = done
-        bar[0].refresh()
+        bar[0].update(done - bar[0].n)  # shown after its delay only; a short run leaves no half line
         if done >= total:
             bar[0].close()
 
@@ -129,12 +128,19 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    with _open(args) as rag:
-        status: dict[str, Any] = asdict(rag.status())
+    from rag.errors import RagError
+
+    with _open(args, check=not args.check) as rag:
+        problems = rag.check() if args.check else []
+        try:
+            status: dict[str, Any] = asdict(rag.status())
+        except RagError:  # damage the check has already named
+            if not problems:
+                raise
+            status = {}
         status["index_dir"] = rag.location
         info = rag.generators()
         status["generator"] = f"auto uses {info.auto_uses}; seq2seq {info.seq2seq_model}: {info.availability}"
-        problems = rag.check() if args.check else []
     if args.check:
         status["check"] = problems or "ok"
     if args.json:
@@ -147,10 +153,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
-    with _open(args) as rag:
-        count = rag.repair()
+    with _open(args, check=False) as rag:
+        report = rag.repair()
         problems = rag.check()
-    print(f"Rebuilt the vector index from SQLite: {count} vectors. Check: {'; '.join(problems) or 'ok'}")
+    for action in report.actions:
+        print(f"repaired: {action}")
+    print(f"Rebuilt the search index from SQLite: {report.vectors} vectors. Check: {'; '.join(problems) or 'ok'}")
     return 1 if problems else 0
 
 
@@ -267,10 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "status", cmd_status, "Counts, embedder, device, index kind and size on disk.",
                  "rag status --check")
-    p.add_argument("--check", action="store_true", help="verify SQLite and the vector index agree (exit 1 if not)")
+    p.add_argument("--check", action="store_true",
+                   help="verify the database (SQLite quick_check, tables, manifest, every document's chunks) and "
+                        "every search index file against the checksums recorded when it was written; exit 1 "
+                        "naming each problem and its fix")
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    _command(sub, "repair", cmd_repair, "Rebuild the vector index from what SQLite stores.", "rag repair")
+    _command(sub, "repair", cmd_repair,
+             "Rebuild the search indexes from what SQLite stores; also upgrades an older index, restores a "
+             "lost manifest and re-embeds documents that lost their chunks.", "rag repair")
 
     p = _command(sub, "ask", cmd_ask, "Answer a question from the articles, with citations.",
                  'rag ask "Who met Trump in April?" --json')

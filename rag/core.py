@@ -31,10 +31,27 @@ from rag.generation.base import POINTS_BY_LENGTH, Generator, Length
 from rag.generation.registry import GeneratorInfo, fallback_notice, generator_info, make_generator, resolve_name
 from rag.settings import Settings
 from rag.storage import open_index
-from rag.types import Answer, BuildInfo, Chunk, Document, DocumentInfo, Hit, IndexStatus, IngestReport
+from rag.types import (
+    Answer,
+    BuildInfo,
+    Chunk,
+    Document,
+    DocumentInfo,
+    Hit,
+    IndexStatus,
+    IngestReport,
+    RepairReport,
+)
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from rag.embedding import Embedder, Progress
+
+# A lost manifest is restored only when the configured embedder gives these stored chunks their
+# stored vectors back (cosine at least this; the int8 and float32 backends of one model agree to ~0.99).
+RECOVERY_SAMPLE = 4
+RECOVERY_MIN_COSINE = 0.9
 
 
 class Rag:
@@ -43,7 +60,8 @@ class Rag:
     Args:
         settings: every choice; ``settings.index_dir`` is opened (created when missing).
         embedder: use this embedder instead of the configured one (tests, benchmarks).
-        check: refuse an index built with another embedder model (False only to rebuild it).
+        check: refuse an index built with another embedder model or an older schema (False only
+            to rebuild or repair it).
     """
 
     def __init__(
@@ -54,8 +72,10 @@ class Rag:
         self._given_embedder = embedder
         self._embedder = embedder
         self._generators: dict[str, Generator] = {}
-        if check:
-            self._check_embedder()
+        refusal = self._refusal()
+        if check and refusal:
+            self.index.close()
+            raise IndexMismatchError(refusal)
 
     def close(self) -> None:
         self.index.close()
@@ -74,15 +94,19 @@ class Rag:
         return self.index.location
 
     # -- choices ------------------------------------------------------------------------
-    def _check_embedder(self) -> None:
+    def _refusal(self) -> str:
+        """Why this index cannot be used as configured (an older schema, another embedder), or ''."""
+        if self.index.needs_upgrade:
+            return self.index.upgrade_message()
         built = self.index.built
         wanted = self.settings.embedder_model
         if built is not None and built.embedder and built.embedder != wanted:
-            raise IndexMismatchError(
+            return (
                 f"{self.location} was built with embedder {built.embedder!r}, not {wanted!r}; "
                 f"run `rag ingest --rebuild` to rebuild it with the current settings, "
                 f"or pass --embedder {built.embedder}"
             )
+        return ""
 
     @property
     def embedder(self) -> Embedder:
@@ -129,6 +153,7 @@ class Rag:
                 new[doc.id] = doc
         if not new:
             return IngestReport(unchanged=tuple(unchanged))
+        self.index.check_writable()  # before minutes of embedding, not after
         sizes = self._chunk_sizes()
         chunks = self._chunk(list(new.values()), sizes)
         vectors = self.embedder.encode([c.text for c in chunks], progress)
@@ -147,7 +172,11 @@ class Rag:
     def rebuild(self, progress: Progress | None = None) -> int:
         """Re-chunk and re-embed every stored document with the configured settings and backend."""
         from rag.embedding import Embedder
+        from rag.ingest.identity import upgraded_identity
 
+        self.index.check_writable()
+        if self.index.needs_upgrade:
+            self.index.repair(rekey=upgraded_identity)
         self._embedder = self._given_embedder or Embedder(self.settings)
         self._generators.clear()
         documents = [self.index.document(i) for i in self.index.document_ids()]
@@ -161,9 +190,45 @@ class Rag:
         """Delete documents (store and search engine together); return how many chunks went."""
         return self.index.remove(doc_ids)
 
-    def repair(self) -> int:
-        """Rebuild the derived search structures from the store; return how many vectors they hold."""
-        return self.index.repair()
+    def repair(self) -> RepairReport:
+        """Fix the index from what its store holds: upgrade an older schema, recreate dropped tables,
+        restore a lost manifest, chunk and embed documents left without chunks, and rebuild the
+        search structures. Raises IndexCorruptError (saying how to recover) when the store itself
+        is damaged."""
+        from rag.ingest.identity import upgraded_identity
+
+        self.index.check_writable()
+        self.index.refresh()
+        build = self._recovered_build() if self.index.manifest_missing else None
+        return self.index.repair(build, rekey=upgraded_identity, fill=self._fill)
+
+    def _fill(self, documents: Sequence[Document]) -> tuple[list[Chunk], np.ndarray]:
+        """Chunks and vectors for stored documents that lost theirs, made as the index's own were."""
+        built = self.index.built
+        if built is not None and built.embedder != self.settings.embedder_model:
+            raise IndexMismatchError(
+                f"{self.location} was built with embedder {built.embedder!r}; run "
+                f"`rag --embedder {built.embedder} repair` to embed its documents with it"
+            )
+        chunks = self._chunk(documents, self._chunk_sizes())
+        return chunks, self.embedder.encode([c.text for c in chunks])
+
+    def _recovered_build(self) -> BuildInfo:
+        """A lost manifest's build record: the configured embedder, once it proves it made the stored vectors."""
+        chunks, stored = self.index.sample(RECOVERY_SAMPLE)
+        if chunks:
+            again = self.embedder.encode([c.text for c in chunks])
+            if again.shape != stored.shape or float((again * stored).sum(axis=1).min()) < RECOVERY_MIN_COSINE:
+                raise IndexMismatchError(
+                    f"{self.location}: the manifest is missing and the stored vectors were not made by "
+                    f"{self.settings.embedder_model} ({self.embedder.backend}); run `rag --embedder MODEL "
+                    f"--backend BACKEND repair` with the embedder that built the index"
+                )
+        return BuildInfo(
+            embedder=self.settings.embedder_model, embedder_backend=self.embedder.backend,
+            dimension=self.embedder.dimension, max_chars=self.settings.max_chars,
+            overlap_chars=self.settings.overlap_chars,
+        )
 
     # -- reading ------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, doc_ids: Sequence[str] | None = None) -> list[Hit]:
@@ -208,8 +273,9 @@ class Rag:
         return self.index.chunks(doc_id)
 
     def check(self) -> list[str]:
-        """Disagreements between the store and the search structures (empty when they agree)."""
-        return self.index.check()
+        """Every problem of the index, each with its fix (empty when it is whole): rag/storage/index.py."""
+        refusal = self._refusal()
+        return list(dict.fromkeys(([refusal] if refusal else []) + self.index.check()))
 
     def status(self) -> IndexStatus:
         """Counts, how the index was built, where it runs, its size on disk."""

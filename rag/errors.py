@@ -23,6 +23,14 @@ class IndexCorruptError(RagError):
     """The index files disagree with each other or cannot be read."""
 
 
+class IndexReadOnlyError(RagError):
+    """The index cannot be written (a read-only folder or file system); reading still works."""
+
+
+class DiskFullError(RagError):
+    """A write ran out of disk space; the index is left as it was."""
+
+
 class IndexLockedError(RagError):
     """Another process is writing to the same index."""
 

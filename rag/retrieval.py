@@ -72,6 +72,7 @@ def search(
     see the module docstring.
     """
     index.refresh()
+    index.require_manifest()  # "no matching passages" must never hide a lost manifest
     allowed = index.chunk_ids(doc_ids) if doc_ids else None
     if (allowed is not None and not allowed) or k <= 0 or index.built is None:
         return []

@@ -23,7 +23,9 @@ from typing import Mapping
 
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_SEQ2SEQ = "google/flan-t5-base"
-SCHEMA_VERSION = 1
+# 2: a document's id is a hash of its source and text (1: of its text alone), file sources are
+# resolved absolute paths, and the manifest records checksums of the search engine's files.
+SCHEMA_VERSION = 2
 # The largest file (and extracted text) taken as one article: 20 MB is some thousand
 # long articles; anything bigger is almost surely not one article. The CLI's
 # --max-file-mb and the web UI's uploads both honour Settings.max_file_bytes.

@@ -204,6 +204,14 @@ class IngestReport:
 
 
 @dataclass(frozen=True)
+class RepairReport:
+    """What ``rag repair`` did: the vectors its rebuilt search index holds, and each fix it made."""
+
+    vectors: int = 0
+    actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class BuildInfo:
     """How an index was built: what its manifest records and later writes must match."""
 

@@ -30,7 +30,7 @@ from conftest import DATA
 from rag.cli import main
 from rag.core import Rag
 from rag.ingest import load_paths
-from rag.ingest.text import document_id
+from rag.ingest.identity import document_id, file_source
 from rag.sentences import split_sentences
 from rag.settings import Settings
 
@@ -77,7 +77,7 @@ def base(tmp_path_factory: pytest.TempPathFactory, minilm) -> Base:
     generation = rag.index.generation
     rag.close()
     first = (DATA / "bridge_reopens.txt", DATA / "lynx_kittens.txt")
-    before = {document_id(p.read_text(encoding="utf-8")) for p in first}
+    before = {document_id(file_source(p), p.read_text(encoding="utf-8")) for p in first}
     after = before | set(write_articles(root / "articles", ARTICLES))
     files = {p.name for p in index_dir.iterdir()} - SQLITE_SIDE_FILES
     return Base(index_dir, root / "articles", before, after, files, generation)

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import ARTICLE_FILES, engine_ids, parse_facts
 from rag.core import Rag
+from rag.errors import IndexCorruptError, IndexMismatchError
 from rag.ingest import load_paths
 from rag.ingest.text import text_document
 from rag.retrieval import reciprocal_rank_fusion
@@ -136,8 +137,9 @@ def test_repair_rebuilds_a_missing_bm25_folder(make_rag, minilm):
     index.close()
     shutil.rmtree(Path(index.location) / f"bm25-{index.index.generation}")
     damaged = Rag(index.settings, embedder=minilm)
-    assert any("BM25 folder" in p and "rag repair" in p for p in damaged.check())
-    assert [(h.chunk.id, round(h.score, 5)) for h in damaged.search(RARE_QUESTION, k=5)] == before
+    assert any("BM25 index" in p and "missing" in p and "rag repair" in p for p in damaged.check())
+    with pytest.raises(IndexCorruptError, match="BM25 index.*rag repair"):  # reported, never rebuilt on open
+        damaged.search(RARE_QUESTION, k=5)
     damaged.repair()
     assert_in_step(damaged)
     assert [(h.chunk.id, round(h.score, 5)) for h in damaged.search(RARE_QUESTION, k=5)] == before
@@ -170,7 +172,7 @@ def test_tokens_keep_numbers_and_fold_plurals():
     assert tokenize("ferries fares riders") == tokenize("ferry fare rider")
 
 
-def test_bm25_made_by_an_older_tokenizer_is_rebuilt_and_reported(make_rag, minilm):
+def test_bm25_made_by_an_older_tokenizer_is_reported_and_repaired(make_rag, minilm):
     index = make_rag(**HYBRID)
     index.ingest(press_documents())
     before = [(h.chunk.id, round(h.score, 5)) for h in index.search(RARE_QUESTION, k=5)]
@@ -180,8 +182,10 @@ def test_bm25_made_by_an_older_tokenizer_is_rebuilt_and_reported(make_rag, minil
     index.close()
     old = Rag(index.settings, embedder=minilm)
     assert any("older tokenizer" in p and "rag repair" in p for p in old.check())
-    assert [(h.chunk.id, round(h.score, 5)) for h in old.search(RARE_QUESTION, k=5)] == before
+    with pytest.raises(IndexMismatchError, match="older tokenizer.*rag repair"):
+        old.search(RARE_QUESTION, k=5)
     old.repair()
+    assert [(h.chunk.id, round(h.score, 5)) for h in old.search(RARE_QUESTION, k=5)] == before
     assert old.check() == [] and old.index.store.manifest()["lexical"].startswith("bm25/tokens-")
     assert_in_step(old)
     old.close()

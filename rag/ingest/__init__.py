@@ -28,6 +28,7 @@ from typing import Callable, Iterator, TextIO
 
 from rag.errors import BadInputError
 from rag.ingest.html import read_html
+from rag.ingest.identity import file_source, with_source
 from rag.ingest.limits import MAX_FILE_BYTES, PDF_SIZE_FACTOR, limits_help, too_large
 from rag.ingest.markdown import read_markdown
 from rag.ingest.pdf import read_pdf, skipped_pages_note
@@ -90,6 +91,7 @@ def check_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
 def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
     """Read one file with the reader for its extension, refusing what it cannot take.
 
+    The document's source is the file's resolved absolute path (rag/ingest/identity.py).
     Raises BadInputError (naming the file) for anything that goes wrong, expected or not.
     """
     reader = READERS.get(path.suffix.lower())
@@ -107,7 +109,7 @@ def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
         raise unexpected_failure(str(path), e) from e
     if len(document.text) > max_bytes:
         raise too_large(path, len(document.text), max_bytes, "extracted text")
-    return document
+    return with_source(document, file_source(path))
 
 
 def _seen_before(root: str) -> BadInputError:

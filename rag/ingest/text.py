@@ -1,4 +1,4 @@
-"""Plain text: decode bytes sensibly and build a Document with a content-hash id.
+"""Plain text: decode bytes sensibly and build a Document whose id hashes its source and text.
 
 Decoding: a UTF-16 byte-order mark wins; UTF-16 without one is recognised by
 its zero bytes, which fall on one parity only (every other byte of Latin-script
@@ -14,12 +14,12 @@ with no zero bytes, such as Chinese, is not recognised).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Any, Mapping
 
 from rag.errors import BadInputError
+from rag.ingest.identity import document_id
 from rag.types import Document, PageSpan
 
 TITLE_MAX_CHARS = 120
@@ -173,11 +173,6 @@ def make_title(text: str, fallback: str) -> str:
     return first[:TITLE_MAX_CHARS].rsplit(" ", 1)[0] + "…"
 
 
-def document_id(text: str) -> str:
-    """A stable id: the first 16 hex digits of the text's SHA-256."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
 def text_document(
     text: str,
     source: str,
@@ -192,7 +187,7 @@ def text_document(
         what = "is empty" if not text else "holds only whitespace"
         raise BadInputError(f"{source}: no text to ingest (it {what}); add text to it or leave it out")
     return Document(
-        id=document_id(text),
+        id=document_id(source, text),
         title=title or make_title(text, title_hint),
         source=source,
         text=text,

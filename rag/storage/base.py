@@ -44,6 +44,9 @@ class Store(Protocol):
     location: str  # shown to users: a folder, a database URL without its password
 
     def close(self) -> None: ...
+    def check_writable(self) -> None:
+        """Raise IndexReadOnlyError or DiskFullError when a write is known to fail (checked before embedding)."""
+        ...
     def lock(self, timeout_s: float) -> AbstractContextManager[None]:
         """Hold the writers' lock, waiting up to ``timeout_s`` (IndexLockedError after)."""
         ...
@@ -52,14 +55,34 @@ class Store(Protocol):
         ...
     def disk_bytes(self) -> int: ...
 
+    # checking and repairing the store itself
+    def integrity_problems(self) -> list[str]:
+        """Missing tables (or the backend's like) with their fix, ``rag repair``.
+
+        Raises IndexCorruptError, saying how to recover, when the store itself is damaged
+        beyond what ``rag repair`` can fix (a failed integrity check, the documents gone).
+        """
+        ...
+    def restore_schema(self) -> list[str]:
+        """Recreate missing tables, empty, inside the open transaction; return their names."""
+        ...
+
     # manifest: how the index was built, and its committed generation
-    def manifest(self) -> dict[str, str]: ...
+    def manifest(self) -> dict[str, str]:
+        """The manifest; empty when there is none (a new store, or a lost one)."""
+        ...
     def set_manifest(self, values: Mapping[str, str]) -> None: ...
 
     # documents
     def add_document(self, doc: Document, added_at: str) -> None: ...
     def stored_ids(self, doc_ids: Sequence[str]) -> set[str]: ...
     def ids_for_source(self, source: str) -> list[str]: ...
+    def rename_document(self, old_id: str, new_id: str, source: str) -> None:
+        """Give a document a new id and source, its chunks following (a schema upgrade)."""
+        ...
+    def documents_missing_chunks(self) -> list[str]:
+        """Ids of documents whose chunks do not cover their text (none at all, or lost between or after)."""
+        ...
     def document(self, doc_id: str) -> Document: ...
     def titles(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]: ...
     def document_ids(self) -> list[str]: ...
@@ -85,10 +108,16 @@ class SearchEngine(Protocol):
         """Show ``generation`` (vectors of ``dimension``; 0: nothing stored yet); cheap, loads lazily.
 
         ``recorded`` is the store's manifest, where ``manifest()`` values of earlier commits are.
+        Loading verifies the structures against it and never rebuilds them: damage raises
+        IndexCorruptError naming ``rag repair`` (a reader retries once it shows a newer generation).
         """
         ...
     def manifest(self) -> dict[str, str]:
-        """What the engine records in the store's manifest at a commit (its kind)."""
+        """What the engine records in the store's manifest at a commit, called after ``save``.
+
+        Its kind, and whatever lets it verify its structures later (the local engine:
+        each file's size and SHA-256, and how many chunks each structure holds).
+        """
         ...
 
     # reading
@@ -100,7 +129,7 @@ class SearchEngine(Protocol):
 
     # writing, between ``begin`` and ``save`` inside the store's transaction
     def begin(self) -> None:
-        """Load the shown generation's structures for changing (rebuilt from the store if missing)."""
+        """Load the shown generation's structures for changing (IndexCorruptError when damaged)."""
         ...
     def add(self, ids: Sequence[int], vectors: np.ndarray, texts: Sequence[str]) -> None: ...
     def remove(self, ids: Sequence[int]) -> int: ...
@@ -114,7 +143,10 @@ class SearchEngine(Protocol):
         """Restructure what the collection's new size calls for (before ``save``)."""
         ...
     def save(self, generation: int) -> None:
-        """Persist the changed structures as ``generation``, before the store commits."""
+        """Persist the changed structures as ``generation``, before the store commits.
+
+        A full disk or a read-only folder raises DiskFullError or IndexReadOnlyError.
+        """
         ...
     def discard(self, generation: int) -> None:
         """Forget a write that did not commit: remove what ``save`` wrote, drop the changes."""
@@ -125,7 +157,7 @@ class SearchEngine(Protocol):
 
     # checking
     def problems(self, stored: set[int]) -> list[str]:
-        """Disagreements with the store's chunk ids, and missing files, each with its fix."""
+        """Damaged or missing structures (verified in full) and disagreements with the store's chunk ids."""
         ...
     def describe(self) -> EngineStatus: ...
     def disk_bytes(self) -> int: ...

@@ -10,21 +10,38 @@ transaction that records that generation commits, then older generations
 are dropped. A crash at any moment leaves the previous generation and the
 previous store state, which agree. Reading takes no lock; ``refresh`` shows
 the last committed generation (one manifest read), and a query calls it
-once. The schema version is checked on open.
+once; a read that finds its generation's files gone (a writer committed a
+newer one meanwhile) shows the newer one and reads again.
+
+Nothing is repaired on open. ``check`` gathers every problem with its fix:
+the store's own integrity (SQLite's ``quick_check``, missing tables), an
+older schema, a missing manifest, documents without chunks, and the search
+engine's files against their recorded checksums and the store's chunk ids.
+``repair`` fixes what the store still holds the truth for, in one commit;
+writes refuse an index that needs it. The schema version is checked on open:
+an older one (1: document ids by text alone) opens for reading and for
+``repair``, which upgrades it in place (``rekey``), nothing re-embedded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
-from rag.errors import IndexMismatchError
+from rag.errors import IndexCorruptError, IndexMismatchError, RagError
 from rag.settings import SCHEMA_VERSION
 from rag.storage.base import Ranked, SearchEngine, Store
-from rag.types import BuildInfo, Chunk, Document, DocumentInfo, Hit, IngestReport, StorageStatus
+from rag.types import BuildInfo, Chunk, Document, DocumentInfo, Hit, IngestReport, RepairReport, StorageStatus
 
 if TYPE_CHECKING:
     import numpy as np
+
+T = TypeVar("T")
+# How a schema upgrade names a stored document: its new (id, source).
+Rekey = Callable[[Document], tuple[str, str]]
+# Chunks and vectors for documents stored without chunks (a repair).
+Fill = Callable[[Sequence[Document]], tuple[Sequence[Chunk], "np.ndarray"]]
+READ_RETRIES = 3
 
 
 def _build_info(manifest: dict[str, str]) -> BuildInfo | None:
@@ -51,6 +68,8 @@ class Index:
         self.generation = -1
         self.built: BuildInfo | None = None
         self.manifest: dict[str, str] = {}
+        self.schema_version = SCHEMA_VERSION
+        self.stored_documents = 0  # counted only while the manifest is missing
         self._check_schema()
         self.refresh()
 
@@ -63,18 +82,66 @@ class Index:
 
     def _check_schema(self) -> None:
         version = self.store.manifest().get("schema_version")
-        if version is not None and int(version) != SCHEMA_VERSION:
+        if version is None:
+            return
+        if not version.isdigit() or int(version) > SCHEMA_VERSION:
             raise IndexMismatchError(
-                f"{self.location} was built by schema version {version}, this rag uses {SCHEMA_VERSION}; "
-                f"run `rag ingest --rebuild` to rebuild it with the current settings"
+                f"{self.location} was built by schema version {version}, newer than this rag's {SCHEMA_VERSION}; "
+                f"use the rag that built it, or upgrade rag"
             )
+        self.schema_version = int(version)
+
+    @property
+    def needs_upgrade(self) -> bool:
+        """Whether the index was built by an older schema (``repair`` upgrades it)."""
+        return self.schema_version < SCHEMA_VERSION
+
+    def upgrade_message(self) -> str:
+        return (
+            f"{self.location} was built by schema version {self.schema_version}, this rag uses {SCHEMA_VERSION}; "
+            f"run `rag repair` to upgrade it in place (nothing is re-embedded)"
+        )
+
+    @property
+    def manifest_missing(self) -> bool:
+        """Whether documents are stored but the manifest that says how they were indexed is gone."""
+        return self.built is None and self.stored_documents > 0
+
+    def _manifest_missing_error(self) -> IndexCorruptError:
+        return IndexCorruptError(
+            f"{self.location}: the manifest (how the index was built) is missing while {self.stored_documents} "
+            f"documents are stored; run `rag repair` to restore it"
+        )
+
+    def check_writable(self) -> None:
+        """Raise now, before any costly work, when a write is known to fail (read-only, full disk)."""
+        self.store.check_writable()
 
     def refresh(self) -> None:
         """Show the last committed generation (cheap when it has not changed)."""
         self.manifest = self.store.manifest()
         self.generation = int(self.manifest.get("generation", 0))
         self.built = _build_info(self.manifest)
+        self.stored_documents = self.store.count_documents() if self.built is None else 0
         self.engine.open(self.generation, self.built.dimension if self.built else 0, self.manifest)
+
+    def require_manifest(self) -> None:
+        """Raise IndexCorruptError (with ``rag repair``) when documents are stored without a manifest."""
+        if self.manifest_missing:
+            raise self._manifest_missing_error()
+
+    def _reading(self, read: Callable[[], T]) -> T:
+        """Run a read of the engine; if a writer's commit removed its files meanwhile, show the new generation."""
+        for attempt in range(READ_RETRIES):
+            self.require_manifest()
+            try:
+                return read()
+            except IndexCorruptError:
+                before = self.generation
+                self.refresh()
+                if self.generation == before or attempt == READ_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     # -- reading (call ``refresh`` first to see other writers' commits) ---------------------
     def document(self, doc_id: str) -> Document:
@@ -97,14 +164,26 @@ class Index:
 
     def dense(self, vector: np.ndarray, k: int, allowed: Sequence[int] | None = None) -> Ranked:
         """``(chunk_id, cosine)`` of the ``k`` nearest chunks, best first."""
-        return self.engine.dense(vector, k, allowed)
+        return self._reading(lambda: self.engine.dense(vector, k, allowed))
 
     def keyword(self, text: str, k: int, allowed: Sequence[int] | None = None) -> Ranked:
         """``(chunk_id, bm25_score)`` of the ``k`` best keyword matches, best first."""
-        return self.engine.keyword(text, k, allowed)
+        return self._reading(lambda: self.engine.keyword(text, k, allowed))
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
-        return self.engine.vectors_of(ids)
+        return self._reading(lambda: self.engine.vectors_of(ids))
+
+    def sample(self, n: int) -> tuple[list[Chunk], np.ndarray]:
+        """Up to ``n`` stored chunks with their stored vectors (none when the chunks cannot be read)."""
+        import numpy as np
+
+        try:
+            for ids, vectors in self.store.vectors(batch=n):
+                chunks = self.store.chunks_by_id(ids.tolist())
+                return [chunks[i] for i in ids.tolist()], vectors
+        except RagError:
+            pass
+        return [], np.zeros((0, 0), dtype=np.float32)
 
     def hits(self, ranked: Sequence[tuple[int, float]]) -> list[Hit]:
         """``(chunk_id, score)`` pairs as Hits with their document's title and source, ranked 1, 2, ..."""
@@ -119,14 +198,21 @@ class Index:
         return hits
 
     # -- writing ------------------------------------------------------------------------------
-    def _commit(self, build: BuildInfo | None, write: Callable[[], None], incremental: bool = True) -> None:
+    def _commit(
+        self, build: BuildInfo | None, write: Callable[[], None], incremental: bool = True, repairing: bool = False
+    ) -> None:
         """Run ``write`` in one transaction; save the engine under a new generation, then commit.
 
         ``build`` None keeps the index's own record. ``incremental`` writes change the
-        engine's current structures, so they are loaded before the store changes.
+        engine's current structures, so they are loaded before the store changes. Only
+        ``repairing`` writes touch an index of an older schema or without its manifest.
         """
         with self.store.lock(self.lock_timeout_s):
             self.refresh()
+            if not repairing and self.needs_upgrade:
+                raise IndexMismatchError(self.upgrade_message())
+            if not repairing and self.manifest_missing and incremental:
+                raise self._manifest_missing_error()
             build = build or self.built
             if build is None:
                 return
@@ -138,14 +224,14 @@ class Index:
                 with self.store.transaction():
                     write()
                     self.engine.fit()
-                    self.store.set_manifest(self._manifest(build, new_generation))
                     self.engine.save(new_generation)
+                    self.store.set_manifest(self._manifest(build, new_generation))
             except BaseException:
                 self.engine.discard(new_generation)
                 self.refresh()
                 raise
             self.engine.committed(new_generation)
-            self.generation, self.built = new_generation, build
+            self.generation, self.built, self.schema_version = new_generation, build, SCHEMA_VERSION
 
     def _manifest(self, build: BuildInfo, generation: int) -> dict[str, str]:
         return {
@@ -176,10 +262,11 @@ class Index:
         def write() -> None:
             nonlocal count
             for doc in documents:
-                if doc.replaces_source:
+                if doc.replaces_source:  # exactly this source's older versions, never one added just now
                     for old_id in self.store.ids_for_source(doc.source):
-                        self.engine.remove(self.store.remove_document(old_id))
-                        replaced.append(old_id)
+                        if old_id != doc.id and old_id not in added:
+                            self.engine.remove(self.store.remove_document(old_id))
+                            replaced.append(old_id)
                 if self.store.stored_ids([doc.id]):
                     unchanged.append(doc.id)
                     continue
@@ -219,16 +306,85 @@ class Index:
         self._commit(build, write, incremental=False)
         return len(chunks)
 
-    def repair(self) -> int:
-        """Rebuild the engine's structures from the store; return how many vectors they hold."""
-        self._commit(None, self.engine.rebuild, incremental=False)
-        return self.engine.describe().vectors
+    def repair(
+        self, build: BuildInfo | None = None, rekey: Rekey | None = None, fill: Fill | None = None
+    ) -> RepairReport:
+        """Fix what the store still holds the truth for, in one commit, and rebuild the engine from it.
+
+        Recreates dropped tables, upgrades an older schema with ``rekey``, gives
+        documents without chunks theirs with ``fill``, and records ``build`` when
+        the manifest is gone. A damaged database raises IndexCorruptError (with
+        the ``.recover`` route) before anything changes.
+        """
+        self.store.integrity_problems()  # raises when the store itself is damaged beyond repair
+        actions: list[str] = []
+
+        def write() -> None:
+            restored = self.store.restore_schema()
+            if restored:
+                actions.append(f"recreated the missing {', '.join(restored)}")
+            if rekey is not None and self.needs_upgrade:
+                renamed = self._rekey(rekey)
+                actions.append(f"upgraded schema {self.schema_version} to {SCHEMA_VERSION} ({renamed} ids changed)")
+            missing = self.store.documents_missing_chunks()
+            if missing and fill is not None:
+                documents = [self.store.document(i) for i in missing]
+                for doc in documents:  # what is left of their chunks goes: they are made again whole
+                    self.store.remove_document(doc.id)
+                    self.store.add_document(doc, doc.added_at)
+                chunks, vectors = fill(documents)
+                self.store.add_chunks(chunks, vectors)
+                actions.append(f"chunked and embedded again {len(missing)} document(s) that had lost chunks")
+            if self.manifest_missing:
+                actions.append("restored the manifest")
+            self.engine.rebuild()
+
+        self._commit(build, write, incremental=False, repairing=True)
+        return RepairReport(vectors=self.engine.describe().vectors, actions=tuple(actions))
+
+    def _rekey(self, rekey: Rekey) -> int:
+        renamed = 0
+        for doc_id in self.store.document_ids():
+            doc = self.store.document(doc_id)
+            new_id, source = rekey(doc)
+            if (new_id, source) != (doc.id, doc.source):
+                self.store.rename_document(doc.id, new_id, source)
+                renamed += 1
+        return renamed
 
     # -- checking -------------------------------------------------------------------------------
     def check(self) -> list[str]:
-        """Disagreements between the store and the engine (empty when they agree), each with its fix."""
+        """Every problem found, each with its fix (empty when the index is whole)."""
+        problems: list[str] = []
+
+        def collect(find: Callable[[], list[str]]) -> None:
+            try:
+                problems.extend(find())
+            except RagError as e:
+                problems.append(str(e))
+
+        collect(self.store.integrity_problems)
+        collect(self._refreshed)
+        if self.needs_upgrade:
+            problems.append(self.upgrade_message())
+        if self.manifest_missing:
+            problems.append(str(self._manifest_missing_error()))
+        collect(self._documents_missing_chunks)
+        if not self.manifest_missing:
+            collect(lambda: self.engine.problems(set(self.store.chunk_ids())))
+        return list(dict.fromkeys(problems))
+
+    def _refreshed(self) -> list[str]:
         self.refresh()
-        return self.engine.problems(set(self.store.chunk_ids()))
+        return []
+
+    def _documents_missing_chunks(self) -> list[str]:
+        missing = self.store.documents_missing_chunks()
+        if not missing:
+            return []
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        return [f"{len(missing)} document(s) have lost chunks ({shown}): their text cannot all be found; "
+                f"run `rag repair` to chunk and embed them again"]
 
     def status(self) -> StorageStatus:
         self.refresh()

@@ -218,15 +218,19 @@ class LexicalIndex:
         """Write to ``folder`` atomically (a temporary folder, fsync, rename); link unchanged segments."""
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for seg in self.segments:
-            _write_segment(seg, tmp / seg.name)
-        deleted = np.concatenate([s.ids[~s.alive] for s in self.segments]) if self.segments else np.zeros(0)
-        np.save(tmp / DELETED_FILE, deleted.astype(np.int64))
-        (tmp / SEGMENTS_FILE).write_text(json.dumps({"segments": [s.name for s in self.segments]}))
-        _fsync_tree(tmp)
-        shutil.rmtree(folder, ignore_errors=True)  # left by a crashed, uncommitted attempt
-        os.replace(tmp, folder)
+        try:
+            tmp.mkdir(parents=True)
+            for seg in self.segments:
+                _write_segment(seg, tmp / seg.name)
+            deleted = np.concatenate([s.ids[~s.alive] for s in self.segments]) if self.segments else np.zeros(0)
+            np.save(tmp / DELETED_FILE, deleted.astype(np.int64))
+            (tmp / SEGMENTS_FILE).write_text(json.dumps({"segments": [s.name for s in self.segments]}))
+            _fsync_tree(tmp)
+            shutil.rmtree(folder, ignore_errors=True)  # left by a crashed, uncommitted attempt
+            os.replace(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # a full disk leaves no half-written folder behind
+            raise
         _fsync_dir(folder.parent)
         for seg in self.segments:
             seg.folder = folder / seg.name

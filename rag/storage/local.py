@@ -2,31 +2,39 @@
 
 Each committed generation ``g`` of the store has ``vectors-<g>.faiss``
 (rag/storage/vectors.py) and the folder ``bm25-<g>/`` (rag/storage/lexical.py)
-in the index folder. Both are derived: a file that is missing, damaged or
-out of step with the store (another count of chunks) is rebuilt in memory
-from the store when it is read, and ``rag repair`` writes it again. Each
-structure is loaded the first time it is needed, so listing documents loads
-neither and a dense search never loads BM25.
+in the index folder. Both are derived from the store, and the commit that
+makes them current records in the store's manifest the size and SHA-256 of
+each of their files and how many chunks each holds (rag/storage/checksums.py).
+A file is loaded the first time it is needed (listing documents loads
+neither; a dense search never loads BM25) and trusted only after its size,
+checksum and count match that record: a missing, truncated, garbled or
+miscounted file raises IndexCorruptError with ``rag repair``, which rebuilds
+it from the store. Nothing is rebuilt silently on open: at a million chunks
+that would take minutes on every command.
 
 The manifest records the BM25 tokenizer (rag/tokens.py ``TOKENIZER_VERSION``);
-BM25 files made with another one are rebuilt in memory when read and
-reported by ``problems`` until ``rag repair`` (or the next write) saves them
-again. Writes follow rag/storage/index.py: ``begin`` loads both structures, the
-store's transaction changes them in place, ``fit`` restructures them when
-the collection crossed a size boundary (exact below ``ann_threshold``
-chunks, IVF above) or BM25 asks for compaction, ``save`` writes them under
-the new generation before the store commits, and ``committed`` deletes the
-older generations' files. Sharding across machines is left out.
+BM25 files made with another one are refused when read (run ``rag repair``),
+and the next write rebuilds them. Writes follow rag/storage/index.py:
+``begin`` loads both structures, the store's transaction changes them in
+place, ``fit`` restructures them when the collection crossed a size boundary
+(exact below ``ann_threshold`` chunks, IVF above) or BM25 asks for
+compaction, ``save`` writes them under the new generation before the store
+commits (a full disk removes what it wrote and raises DiskFullError), and
+``committed`` deletes the older generations' files. Sharding across machines
+is left out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
-from rag.errors import IndexCorruptError
+from rag.errors import IndexCorruptError, IndexMismatchError, RagError
 from rag.storage.base import EngineStatus, Ranked, Store
+from rag.storage.checksums import Record, checksums, damage, dumps, loads
+from rag.storage.failures import write_error
 from rag.tokens import TOKENIZER_VERSION
 
 if TYPE_CHECKING:
@@ -50,7 +58,8 @@ class LocalEngine:
         self.dimension = 0
         self._vectors: VectorIndex | None = None
         self._lexical: LexicalIndex | None = None
-        self._lexical_current = True  # the saved BM25 files use today's tokenizer
+        self._recorded: Mapping[str, str] = {}  # the manifest of the shown generation
+        self._written: Record = {}  # checksums of the files ``save`` wrote
 
     # -- files ---------------------------------------------------------------------
     def vector_path(self, generation: int) -> Path:
@@ -63,26 +72,55 @@ class LocalEngine:
         files = [*self.folder.glob("vectors-*.faiss"), *self.folder.glob("bm25-*/**/*")]
         return sum(p.stat().st_size for p in files if p.is_file())
 
+    def _damaged(self, what: str, detail: str) -> IndexCorruptError:
+        return IndexCorruptError(
+            f"{self.folder}: the {what} of generation {self.generation} {detail}; "
+            f"run `rag repair` to rebuild it from the store"
+        )
+
+    def _verify(self, what: str, prefix: str, count_key: str, full: bool = True) -> None:
+        """Check the shown generation's files named ``prefix``... against the manifest's record."""
+        record = loads(self._recorded.get("files"))
+        if record is None or not any(name.startswith(prefix) for name in record):
+            raise self._damaged(what, "has no checksums recorded (written by an older rag, or the manifest is damaged)")
+        found = damage(self.folder, record, prefix, full)
+        if found:
+            raise self._damaged(what, f"is damaged ({'; '.join(found[:3])})")
+        if count_key not in self._recorded:
+            raise self._damaged(what, "has no chunk count recorded")
+
+    def _check_count(self, what: str, count: int, count_key: str) -> None:
+        recorded = int(self._recorded.get(count_key, -1))
+        if count != recorded:
+            raise self._damaged(what, f"holds {count} chunks where {recorded} were written")
+
     # -- showing a generation ----------------------------------------------------------
     def open(self, generation: int, dimension: int, recorded: Mapping[str, str]) -> None:
         if (generation, dimension) != (self.generation, self.dimension):
             self.generation, self.dimension = generation, dimension
             self._vectors = self._lexical = None
-        self._lexical_current = recorded.get("lexical", LEXICAL) == LEXICAL
+        self._recorded = dict(recorded)
 
     def manifest(self) -> dict[str, str]:
-        return {"index_kind": self.vectors.kind if self.dimension else "flat", "lexical": LEXICAL}
+        """Kind, tokenizer, and the checksums and counts of what ``save`` wrote (called after it)."""
+        return {
+            "index_kind": self.vectors.kind if self.dimension else "flat",
+            "lexical": LEXICAL,
+            "files": dumps(self._written),
+            "vector_count": str(self.vectors.ntotal if self.dimension else 0),
+            "lexical_count": str(self.lexical.ntotal if self.dimension else 0),
+        }
 
     @property
     def vectors(self) -> VectorIndex:
-        """The shown generation's vector index (loaded, or rebuilt from the store, on first use)."""
+        """The shown generation's vector index (loaded and verified on first use)."""
         if self._vectors is None:
             self._vectors = self._load_vectors()
         return self._vectors
 
     @property
     def lexical(self) -> LexicalIndex:
-        """The shown generation's BM25 index (loaded, or rebuilt from the store, on first use)."""
+        """The shown generation's BM25 index (loaded and verified on first use)."""
         if self._lexical is None:
             self._lexical = self._load_lexical()
         return self._lexical
@@ -90,26 +128,36 @@ class LocalEngine:
     def _load_vectors(self) -> VectorIndex:
         from rag.storage.vectors import VectorIndex
 
+        if self.generation <= 0:  # nothing committed yet
+            return VectorIndex(self.dimension, nprobe=self.ann_nprobe)
         path = self.vector_path(self.generation)
+        self._verify("vector index", path.name, "vector_count")
         try:
-            vectors = VectorIndex.load(path, self.dimension, self.ann_nprobe) if path.exists() else None
-        except (IndexCorruptError, OSError):  # a writer removed it meanwhile, or it is damaged
-            vectors = None
-        if vectors is not None and vectors.ntotal == self.store.count_chunks():
-            return vectors
-        return self._vectors_from_store()
+            vectors = VectorIndex.load(path, self.dimension, self.ann_nprobe)
+        except (IndexCorruptError, OSError) as e:
+            raise self._damaged("vector index", f"cannot be read ({e})") from e
+        self._check_count("vector index", vectors.ntotal, "vector_count")
+        return vectors
 
     def _load_lexical(self) -> LexicalIndex:
         from rag.storage.lexical import LexicalIndex
 
+        if self.generation <= 0:
+            return LexicalIndex()
+        if self._recorded.get("lexical", LEXICAL) != LEXICAL:
+            raise IndexMismatchError(
+                f"{self.folder}: the BM25 index was made by an older tokenizer "
+                f"({self._recorded.get('lexical')}, this rag uses {LEXICAL}); run `rag repair` to rebuild it "
+                f"from the store (nothing is re-embedded)"
+            )
         path = self.lexical_path(self.generation)
+        self._verify("BM25 index", path.name + "/", "lexical_count")
         try:
-            lexical = LexicalIndex.load(path) if path.is_dir() and self._lexical_current else None
-        except (IndexCorruptError, OSError):  # a writer removed it meanwhile, or it is damaged
-            lexical = None
-        if lexical is not None and lexical.ntotal == self.store.count_chunks():
-            return lexical
-        return LexicalIndex.build(self.store.chunk_texts())
+            lexical = LexicalIndex.load(path)
+        except (IndexCorruptError, OSError) as e:
+            raise self._damaged("BM25 index", f"cannot be read ({e})") from e
+        self._check_count("BM25 index", lexical.ntotal, "lexical_count")
+        return lexical
 
     def _vectors_from_store(self) -> VectorIndex:
         """Exact or approximate by the number of chunks, filled from the store's vectors."""
@@ -135,7 +183,13 @@ class LocalEngine:
 
     # -- writing -----------------------------------------------------------------------
     def begin(self) -> None:
-        self._vectors, self._lexical = self.vectors, self.lexical  # both loaded before they change
+        """Load both structures before they change; BM25 of an older tokenizer is rebuilt by this write."""
+        from rag.storage.lexical import LexicalIndex
+
+        self._vectors = self.vectors
+        if self._recorded.get("lexical", LEXICAL) != LEXICAL and self.generation > 0:
+            self._lexical = LexicalIndex.build(self.store.chunk_texts())
+        self._lexical = self.lexical
 
     def add(self, ids: Sequence[int], vectors: np.ndarray, texts: Sequence[str]) -> None:
         self.vectors.add(ids, vectors)
@@ -170,16 +224,25 @@ class LocalEngine:
             self._lexical = LexicalIndex.build(self.store.chunk_texts())
 
     def save(self, generation: int) -> None:
-        self.vectors.save(self.vector_path(generation))
-        self.lexical.save(self.lexical_path(generation))
+        """Write both structures as ``generation`` and record their checksums (DiskFullError on a full disk)."""
+        paths = (self.vector_path(generation), self.lexical_path(generation))
+        try:
+            self.vectors.save(paths[0])
+            self.lexical.save(paths[1])
+            self._written = checksums(self.folder, paths)
+        except (OSError, RuntimeError) as e:  # FAISS reports a failed write as a RuntimeError
+            raise write_error(e, self.folder) or e from e
 
     def discard(self, generation: int) -> None:
-        self.vector_path(generation).unlink(missing_ok=True)
-        shutil.rmtree(self.lexical_path(generation), ignore_errors=True)
+        for path in (self.vector_path(generation), self.lexical_path(generation)):
+            for leftover in (path, path.with_name(path.name + ".tmp")):
+                with contextlib.suppress(OSError):  # a read-only folder: nothing was written there either
+                    shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink(missing_ok=True)
         self.generation, self._vectors, self._lexical = -1, None, None
 
     def committed(self, generation: int) -> None:
-        self.generation, self._lexical_current = generation, True
+        self.generation = generation
+        self._recorded = {**self._recorded, **self.manifest(), "generation": str(generation)}
         keep = {self.vector_path(generation).name, self.lexical_path(generation).name}
         for old in [*self.folder.glob("vectors-*.faiss*"), *self.folder.glob("bm25-*")]:
             if old.name in keep:
@@ -191,26 +254,30 @@ class LocalEngine:
 
     # -- checking ----------------------------------------------------------------------
     def problems(self, stored: set[int]) -> list[str]:
+        """Every file verified byte for byte against its record, then its ids against the store's."""
+        if not self.dimension or self.generation <= 0:
+            never = f"{len(stored)} chunks are stored but no search index was ever committed; run `rag repair`"
+            return [never] if stored else []
+        self._vectors = self._lexical = None  # load again from disk, verifying every byte
         problems: list[str] = []
-        for name in ("FAISS", "BM25"):
-            found: set[int] = set()
-            if self.dimension:
-                found = set((self.vectors if name == "FAISS" else self.lexical).ids().tolist())
+        for name, load in (("FAISS", lambda: self.vectors), ("BM25", lambda: self.lexical)):
+            try:
+                found = set(load().ids().tolist())
+            except RagError as e:
+                problems.append(str(e))
+                continue
             if stored != found:
                 problems.append(
                     f"{len(stored - found)} chunks missing from {name}, {len(found - stored)} {name} ids "
                     f"with no chunk; run `rag repair`"
                 )
-        if stored and not self.vector_path(self.generation).exists():
-            problems.append(f"vector file for generation {self.generation} is missing; run `rag repair`")
-        if stored and not self.lexical_path(self.generation).is_dir():
-            problems.append(f"BM25 folder for generation {self.generation} is missing; run `rag repair`")
-        elif stored and not self._lexical_current:
-            problems.append("the BM25 index was made by an older tokenizer; run `rag repair`")
         return problems
 
     def describe(self) -> EngineStatus:
         if not self.dimension:
             return EngineStatus("flat", "empty", 0, "empty", 0)
-        vectors, lexical = self.vectors, self.lexical
+        try:
+            vectors, lexical = self.vectors, self.lexical
+        except RagError as e:
+            return EngineStatus("unreadable", str(e), 0, "unreadable", 0)
         return EngineStatus(vectors.kind, vectors.detail, vectors.ntotal, lexical.detail, lexical.ntotal)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from rag.errors import IndexLockedError
+from rag.storage.failures import write_error
 
 LOCK_NAME = ".write.lock"
 
@@ -52,12 +53,18 @@ def _acquire(fd: int, index_dir: Path, timeout_s: float, poll_s: float) -> None:
 @contextmanager
 def write_lock(index_dir: Path, timeout_s: float = 60.0, poll_s: float = 0.2) -> Iterator[None]:
     """Hold the index's write lock, waiting up to ``timeout_s`` for another writer."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(index_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(index_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:  # a read-only folder, a full disk (no inode left)
+        raise write_error(e, index_dir) or e from e
     try:
         _acquire(fd, index_dir, timeout_s, poll_s)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        except OSError as e:  # the pid is only a hint, but a full disk will fail the write anyway
+            raise write_error(e, index_dir) or e from e
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock

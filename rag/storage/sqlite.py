@@ -7,18 +7,26 @@ structures can be rebuilt from here without re-embedding (``rag repair``).
 The database is ``rag.sqlite`` in the index folder; writers take the
 folder's lock (rag/storage/locking.py), readers nothing (WAL). Keeping the
 search engine in step is rag/storage/index.py's job.
+
+Opening never changes an existing database: tables are created only in a new
+one, and a dropped table is reported by ``integrity_problems`` (with SQLite's
+``quick_check``) and recreated by ``restore_schema`` during ``rag repair``. A
+read-only folder or a full disk opens the database read-only, and every
+SQLite failure becomes a one-line RagError (rag/storage/sqlite_db.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import sqlite3
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
-from rag.errors import DocumentNotFoundError, IndexCorruptError
+from rag.errors import DocumentNotFoundError, RagError
+from rag.storage.failures import read_only, store_damaged, write_error
 from rag.storage.locking import write_lock
+from rag.storage.sqlite_db import open_database
 from rag.types import Chunk, Document, DocumentInfo, PageSpan
 
 if TYPE_CHECKING:
@@ -42,6 +50,31 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 """
 
+# A document misses chunks when it has none, or when text other than whitespace lies before its
+# first chunk, between a chunk and all those before it, or after its last (chunks overlap or
+# meet at whitespace). The text is read only where chunks leave a gap.
+# What Python's str.isspace() calls space (that normalized text can hold), for SQL's trim().
+_SPACES = "char({})".format(", ".join(map(str, [9, 10, 11, 12, 13, 32, 133, 160, 5760, *range(8192, 8203), 8232,
+                                                 8233, 8239, 8287, 12288])))
+_MISSING_CHUNKS = f"""
+WITH ordered AS (
+    SELECT doc_id, start_char, max(end_char) OVER (
+        PARTITION BY doc_id ORDER BY start_char, end_char ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ) AS reach FROM chunks
+), gaps AS (
+    SELECT o.doc_id FROM ordered o JOIN documents d ON d.id = o.doc_id
+    WHERE CASE WHEN o.start_char > coalesce(o.reach, 0) THEN trim(
+        substr(d.text, coalesce(o.reach, 0) + 1, o.start_char - coalesce(o.reach, 0)), {_SPACES}
+    ) != '' ELSE 0 END
+), tails AS (
+    SELECT d.id AS doc_id FROM documents d
+    JOIN (SELECT doc_id, max(end_char) AS last FROM chunks GROUP BY doc_id) c ON c.doc_id = d.id
+    WHERE CASE WHEN length(d.text) > c.last THEN trim(substr(d.text, c.last + 1), {_SPACES}) != '' ELSE 0 END
+)
+SELECT id FROM documents WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.doc_id = documents.id)
+UNION SELECT doc_id FROM gaps UNION SELECT doc_id FROM tails ORDER BY 1
+"""
+_TABLES = ("manifest", "documents", "documents_source", "chunks", "chunks_doc")
 _CHUNK_SELECT = (
     "SELECT c.id, c.doc_id, c.start_char, c.end_char, c.page, "
     "substr(d.text, c.start_char + 1, c.end_char - c.start_char) "
@@ -58,22 +91,31 @@ class SqliteStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.location = str(self.folder)
-        path = self.folder / DB_NAME
-        self.path = path
         try:
-            self.db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise write_error(e, self.folder) or read_only(self.folder, e.strerror or str(e)) from e
+        self.location = str(self.folder)
+        self.path = self.folder / DB_NAME
+        self.db = open_database(self.path)
+        try:
             self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as e:
-            raise IndexCorruptError(f"{path}: not a readable rag database ({e}); move it away and re-ingest") from e
+            if self.db.write_refusal is None and not self._objects():
+                self.db.executescript(SCHEMA)  # a new database; an existing one is never changed on open
+        except BaseException:
+            self.db.close()
+            raise
 
     def close(self) -> None:
         self.db.close()
 
+    def check_writable(self) -> None:
+        """Raise why the database was opened read-only (a read-only folder, a full disk)."""
+        if self.db.write_refusal is not None:
+            raise self.db.write_refusal
+
     def lock(self, timeout_s: float) -> AbstractContextManager[None]:
+        self.check_writable()
         return write_lock(self.folder, timeout_s)
 
     def disk_bytes(self) -> int:
@@ -85,13 +127,50 @@ class SqliteStore:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # also after a failed COMMIT (a full disk)
+                with contextlib.suppress(RagError):  # SQLite rolled back itself; report the first error
+                    self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+
+    # Checking and repairing the database itself
+    def _objects(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
+
+    def integrity_problems(self) -> list[str]:
+        """Missing tables and indexes, each with its fix; IndexCorruptError when the database itself is damaged.
+
+        Damage is what ``rag repair`` cannot fix: SQLite's ``quick_check`` fails, or the
+        documents (the articles' text) are gone.
+        """
+        rows = [r[0] for r in self.db.execute("PRAGMA quick_check(5)").fetchall()]
+        if rows != ["ok"]:
+            lines = [line.strip() for row in rows for line in row.splitlines() if line.strip()]
+            lines = [line for line in lines if not line.startswith("***")] or lines
+            more = f" and {len(lines) - 1} more" if len(lines) > 1 else ""
+            raise store_damaged(self.path, f"quick_check: {lines[0]}{more}")
+        missing = sorted(set(_TABLES) - self._objects())
+        if "documents" in missing:
+            raise store_damaged(self.path, "the documents table is missing: the documents' text is gone")
+        return [
+            f"{self.path}: the {name} {'table' if name in ('manifest', 'chunks') else 'index'} is missing; "
+            f"run `rag repair` to restore it" for name in missing
+        ]
+
+    def restore_schema(self) -> list[str]:
+        """Recreate missing tables and indexes (empty); return their names."""
+        missing = sorted(set(_TABLES) - self._objects())
+        for statement in SCHEMA.split(";"):  # one by one: executescript would commit the open transaction
+            if statement.strip():
+                self.db.execute(statement)
+        return missing
 
     # Manifest
     def manifest(self) -> dict[str, str]:
+        """The manifest; empty when it is missing (``integrity_problems`` reports a dropped table)."""
+        if "manifest" not in self._objects():
+            return {}
         return dict(self.db.execute("SELECT key, value FROM manifest").fetchall())
 
     def set_manifest(self, values: Mapping[str, str]) -> None:
@@ -114,6 +193,16 @@ class SqliteStore:
             marks = ",".join("?" * len(part))
             found.update(r[0] for r in self.db.execute(f"SELECT id FROM documents WHERE id IN ({marks})", part))
         return found
+
+    def rename_document(self, old_id: str, new_id: str, source: str) -> None:
+        """Give a document a new id and source; its chunks follow (a schema upgrade)."""
+        self.db.execute("PRAGMA defer_foreign_keys=ON")  # checked at commit, until the end of the transaction
+        self.db.execute("UPDATE documents SET id = ?, source = ? WHERE id = ?", (new_id, source, old_id))
+        self.db.execute("UPDATE chunks SET doc_id = ? WHERE doc_id = ?", (new_id, old_id))
+
+    def documents_missing_chunks(self) -> list[str]:
+        """Documents whose chunks do not cover their text: none at all, or text between or after them lost."""
+        return [r[0] for r in self.db.execute(_MISSING_CHUNKS)]
 
     def ids_for_source(self, source: str) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM documents WHERE source = ?", (source,))]

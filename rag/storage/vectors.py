@@ -188,10 +188,14 @@ class VectorIndex:
     def save(self, path: Path) -> None:
         """Write to ``path`` atomically: a temporary file, fsync, then rename."""
         tmp = path.with_name(path.name + ".tmp")
-        faiss.write_index(self.index, str(tmp))
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            faiss.write_index(self.index, str(tmp))
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+            raise
 
     @classmethod
     def load(cls, path: Path, dimension: int, nprobe: int = DEFAULT_NPROBE) -> VectorIndex:

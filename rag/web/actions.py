@@ -31,6 +31,7 @@ from rag.core import Rag
 from rag.errors import BadInputError, RagError
 from rag.generation.registry import check_name
 from rag.ingest import PDF_SIZE_FACTOR, READERS, check_file, read_file
+from rag.ingest.identity import with_source
 from rag.ingest.text import text_document
 from rag.render import answer_markdown
 from rag.settings import Settings
@@ -196,7 +197,9 @@ class WebActions:
         finally:
             staged.unlink(missing_ok=True)
         title = Path(label).stem if document.title == staged.stem else document.title
-        return dataclasses.replace(document, source=f"upload: {label}", title=title)
+        # The client's file name is a label, not an identity: an upload never replaces another
+        # (rag/ingest/identity.py); two different files both named article.txt are two documents.
+        return with_source(dataclasses.replace(document, title=title), f"upload: {label}", replaces_source=False)
 
     def ingest_files(
         self, paths: Sequence[str], labels: Sequence[str] | None = None, report: Report = _quiet
