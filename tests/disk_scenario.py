@@ -18,7 +18,9 @@ from pathlib import Path
 
 SIZE = "4m"
 QUESTION = "How much should NATO boost air and missile defense?"
-SQLITE_OWN = ("rag.sqlite-wal", "rag.sqlite-shm")  # SQLite's own files, made by whoever opens the database
+# SQLite's own files (made by whoever opens the database), and the writers' lock, whose content is
+# only the last writer's pid: none of them is index content.
+NOT_CONTENT = ("rag.sqlite-wal", "rag.sqlite-shm", ".write.lock")
 
 
 def rag(index: Path, *args: str) -> dict:
@@ -35,11 +37,28 @@ def rag(index: Path, *args: str) -> dict:
 
 
 def files(index: Path) -> dict[str, str]:
-    """Every file of the index (but SQLite's own -wal and -shm) with its SHA-256."""
+    """Every file of the index (but SQLite's own -wal and -shm, and the lock) with its SHA-256."""
     return {
         str(p.relative_to(index)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(index.rglob("*")) if p.is_file() and p.name not in SQLITE_OWN
+        for p in sorted(index.rglob("*")) if p.is_file() and p.name not in NOT_CONTENT
     }
+
+
+def cause(index: Path, articles: Path) -> str:
+    """What failed under the one-line message, for the same ingest through the library: the write's step."""
+    from rag.core import Rag
+    from rag.errors import RagError
+    from rag.ingest import load_paths
+    from rag.settings import Settings
+
+    with Rag(Settings(index_dir=index)) as rag:
+        try:
+            rag.ingest(load_paths([str(articles)]).documents)
+        except RagError as e:
+            where = traceback.extract_tb(e.__cause__.__traceback__)[-1] if e.__cause__ else None
+            step = f"{Path(where.filename).name}:{where.name}" if where else "before writing"
+            return f"{step}: {type(e.__cause__).__name__}: {e.__cause__}"
+    return "no failure"
 
 
 def fill(mount: Path, free: int) -> int:
@@ -71,8 +90,8 @@ def scenario(mount: Path, articles: Path, seeds: Path, levels: list[int]) -> dic
     for free in levels:
         left = fill(mount, free)
         ingest = rag(index, "ingest", str(articles))
-        report["full"].append({"free": left, "ingest": ingest, "same": files(index) == before,
-                               "files": sorted(files(index))})
+        report["full"].append({"free": left, "ingest": ingest, "cause": cause(index, articles),
+                               "same": files(index) == before, "files": sorted(files(index))})
         if free == 0:
             report["reads_when_full"] = reads(index)
             report["console_script"] = subprocess.run(

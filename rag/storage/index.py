@@ -25,6 +25,7 @@ an older one (1: document ids by text alone) opens for reading and for
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
@@ -228,7 +229,8 @@ class Index:
                     self.store.set_manifest(self._manifest(build, new_generation))
             except BaseException:
                 self.engine.discard(new_generation)
-                self.refresh()
+                with contextlib.suppress(RagError):  # the error that stopped the write is the one to report
+                    self.refresh()
                 raise
             self.engine.committed(new_generation)
             self.generation, self.built, self.schema_version = new_generation, build, SCHEMA_VERSION

@@ -186,11 +186,17 @@ class VectorIndex:
 
     # -- files ----------------------------------------------------------------------
     def save(self, path: Path) -> None:
-        """Write to ``path`` atomically: a temporary file, fsync, then rename."""
+        """Write to ``path`` atomically: a temporary file, fsync, then rename.
+
+        The bytes go through Python's file object, not FAISS's own: FAISS only prints a
+        failed close (a full disk) and would leave a short file behind; Python raises.
+        """
         tmp = path.with_name(path.name + ".tmp")
         try:
-            faiss.write_index(self.index, str(tmp))
-            with open(tmp, "rb") as f:
+            with open(tmp, "wb") as f:
+                writer = faiss.PyCallbackIOWriter(f.write)  # type: ignore[attr-defined]  # missing from the stubs
+                faiss.write_index(self.index, writer)
+                f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
