@@ -32,16 +32,13 @@ from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 from rag.errors import IndexCorruptError, IndexMismatchError, RagError
 from rag.settings import SCHEMA_VERSION
 from rag.storage.base import Ranked, SearchEngine, Store
+from rag.storage.upkeep import Fill, Rekey, lost_chunks, refill_documents, rekey_documents
 from rag.types import BuildInfo, Chunk, Document, DocumentInfo, Hit, IngestReport, RepairReport, StorageStatus
 
 if TYPE_CHECKING:
     import numpy as np
 
 T = TypeVar("T")
-# How a schema upgrade names a stored document: its new (id, source).
-Rekey = Callable[[Document], tuple[str, str]]
-# Chunks and vectors for documents stored without chunks (a repair).
-Fill = Callable[[Sequence[Document]], tuple[Sequence[Chunk], "np.ndarray"]]
 READ_RETRIES = 3
 
 
@@ -326,17 +323,11 @@ class Index:
             if restored:
                 actions.append(f"recreated the missing {', '.join(restored)}")
             if rekey is not None and self.needs_upgrade:
-                renamed = self._rekey(rekey)
+                renamed = rekey_documents(self.store, rekey)
                 actions.append(f"upgraded schema {self.schema_version} to {SCHEMA_VERSION} ({renamed} ids changed)")
-            missing = self.store.documents_missing_chunks()
-            if missing and fill is not None:
-                documents = [self.store.document(i) for i in missing]
-                for doc in documents:  # what is left of their chunks goes: they are made again whole
-                    self.store.remove_document(doc.id)
-                    self.store.add_document(doc, doc.added_at)
-                chunks, vectors = fill(documents)
-                self.store.add_chunks(chunks, vectors)
-                actions.append(f"chunked and embedded again {len(missing)} document(s) that had lost chunks")
+            refilled = refill_documents(self.store, fill) if fill is not None else 0
+            if refilled:
+                actions.append(f"chunked and embedded again {refilled} document(s) that had lost chunks")
             if self.manifest_missing:
                 actions.append("restored the manifest")
             self.engine.rebuild()
@@ -344,49 +335,30 @@ class Index:
         self._commit(build, write, incremental=False, repairing=True)
         return RepairReport(vectors=self.engine.describe().vectors, actions=tuple(actions))
 
-    def _rekey(self, rekey: Rekey) -> int:
-        renamed = 0
-        for doc_id in self.store.document_ids():
-            doc = self.store.document(doc_id)
-            new_id, source = rekey(doc)
-            if (new_id, source) != (doc.id, doc.source):
-                self.store.rename_document(doc.id, new_id, source)
-                renamed += 1
-        return renamed
-
     # -- checking -------------------------------------------------------------------------------
     def check(self) -> list[str]:
-        """Every problem found, each with its fix (empty when the index is whole)."""
+        """Every problem found, each with its fix, without repeats (empty when the index is whole).
+
+        Each is looked for on its own, so one (a missing table) never hides the others.
+        """
         problems: list[str] = []
 
-        def collect(find: Callable[[], list[str]]) -> None:
+        def collect(find: Callable[[], list[str] | None]) -> None:
             try:
-                problems.extend(find())
+                problems.extend(find() or [])
             except RagError as e:
                 problems.append(str(e))
 
         collect(self.store.integrity_problems)
-        collect(self._refreshed)
+        collect(self.refresh)
         if self.needs_upgrade:
             problems.append(self.upgrade_message())
+        collect(lambda: lost_chunks(self.store))
         if self.manifest_missing:
-            problems.append(str(self._manifest_missing_error()))
-        collect(self._documents_missing_chunks)
-        if not self.manifest_missing:
+            collect(self.require_manifest)  # raises its message
+        else:
             collect(lambda: self.engine.problems(set(self.store.chunk_ids())))
         return list(dict.fromkeys(problems))
-
-    def _refreshed(self) -> list[str]:
-        self.refresh()
-        return []
-
-    def _documents_missing_chunks(self) -> list[str]:
-        missing = self.store.documents_missing_chunks()
-        if not missing:
-            return []
-        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
-        return [f"{len(missing)} document(s) have lost chunks ({shown}): their text cannot all be found; "
-                f"run `rag repair` to chunk and embed them again"]
 
     def status(self) -> StorageStatus:
         self.refresh()
