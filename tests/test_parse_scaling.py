@@ -1,4 +1,4 @@
-"""Linear time: 4x the input takes at most about 5x the time, for every parser on hostile input.
+"""Linear time: 4x the input takes about 4x the time (at most 7x allowed for noise), for every parser on hostile input.
 
 Each check times the same function on an input of N and 4N characters in one
 run, interleaved, in CPU time of the thread (so waiting for a busy machine's
@@ -23,7 +23,9 @@ from rag.chunking import chunk_spans
 from rag.ingest.markdown import strip_markdown
 from rag.sentences import split_sentences
 
-MAX_GROWTH = 5.0  # 4x the input: linear is 4x, noise allowed; quadratic would be 16x
+# 4x the input: linear is 4x; quadratic is 16x. Linear paths measured 4.0-6.1 on a loaded
+# 2-core machine (caches and clock changes that CPU time does not hide), so allow up to 7x.
+MAX_GROWTH = 7.0
 REPEATS = 7
 PROSE = " ".join((DATA / "ferry_strike.txt").read_text(encoding="utf-8").split()) + " "
 
