@@ -16,9 +16,10 @@ PACKAGE = ROOT / "rag"
 
 # Lowest first. A name stands for the module and, with a trailing ".", everything under it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("data", ("rag.types", "rag.errors", "rag.settings")),
+    ("data", ("rag.types", "rag.errors", "rag.settings", "rag.version")),
     ("text and devices", (
         "rag.sentences", "rag.tokens", "rag.devices", "rag.mmr", "rag.chunking", "rag.candidates", "rag.render",
+        "rag.escaping",
         "rag.models", "rag.ingest", "rag.ingest.", "rag.evaluation.metrics", "rag.evaluation.dataset",
     )),
     ("storage, embedding, generation", (

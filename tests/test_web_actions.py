@@ -15,7 +15,7 @@ from conftest import DATA
 from rag.ingest import PDF_SIZE_FACTOR
 from rag.settings import Settings
 from rag.types import Answer, Citation, Sentence
-from rag.web import launch_options
+from rag.web import mount_options
 from rag.web.actions import WebActions, safe_label
 from rag.web.render import answer_html, ingest_html
 from rag.web.views import IngestOutcome
@@ -69,7 +69,7 @@ def test_the_upload_limit_is_the_settings_limit(tmp_path: Path) -> None:
     outcome = small.ingest_files([str(BRIDGE)], ["bridge.txt"])
     assert not outcome.ok and outcome.problems[0].startswith("bridge.txt: the file is 0.0 MB")
     assert "over the 0.0 MB limit" in outcome.problems[0]
-    options = launch_options(settings=Settings(max_file_bytes=1_000))
+    options = mount_options(settings=Settings(max_file_bytes=1_000))
     assert options["max_file_size"] == 1_000 * PDF_SIZE_FACTOR
 
 
@@ -107,6 +107,7 @@ def test_answer_html_is_made_from_sections_not_text() -> None:
 
 
 def test_server_binds_loopback_and_never_shares_by_default() -> None:
-    options = launch_options()
-    assert options["server_name"] == "127.0.0.1" and options["share"] is False
+    options = mount_options()
+    assert options["server_name"] == "127.0.0.1" and "share" not in options  # mounted, never launched with a share
+    assert options["footer_links"] == [{"label": "HTTP API", "url": "/api/v1/openapi.json"}]
     assert options["max_file_size"] == Settings().max_file_bytes * PDF_SIZE_FACTOR
