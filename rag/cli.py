@@ -391,7 +391,7 @@ def _writing_commands(sub: Any) -> None:
     p.more_help = _limits_help
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="files (.txt .md .html .pdf), folders (read recursively) or - for stdin "
-                        "(required unless --rebuild)")
+                        "(default: none, which only --rebuild allows)")
     p.add_argument("--rebuild", action="store_true",
                    help="re-chunk and re-embed everything already stored with the current settings first")
     p.add_argument("--max-file-mb", type=_positive(float), metavar="MB",
