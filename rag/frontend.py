@@ -179,7 +179,7 @@ def prepare_embedder(rag: Rag, stream: TextIO | None = None) -> None:
         return
     print(
         f"rag: preparing the embedding model {embedder.model_id} for this machine, once "
-        f"({' and '.join(steps)} into {embedder.models_dir}); this takes about a minute, later runs start at once",
+        f"({' and '.join(steps)} into {embedder.models_dir}); this takes up to a minute, later runs start at once",
         file=stream, flush=True,
     )
     started: list[float] = []

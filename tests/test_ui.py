@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlparse
@@ -26,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from conftest import SEEDS
+from serving import free_port, wait_for
 from rag.core import Rag
 from rag.ingest import load_paths
 from rag.settings import Settings
@@ -57,29 +55,8 @@ work goes on, and the harbour master expects some delays for the ferry to the is
 Local traders asked the council to keep the quayside market open throughout the works, and the council agreed
 to review the plan in the autumn after hearing from residents, skippers and the owners of the harbour cafes.
 """
-STARTUP_TIMEOUT_S = 240
 ACTION_TIMEOUT_MS = 120_000
 expect.set_options(timeout=ACTION_TIMEOUT_MS)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"ui.py exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(1)
-    pytest.fail(f"ui.py did not answer on {url} within {STARTUP_TIMEOUT_S}s:\n{log.read_text()}")
 
 
 # Runs ui.py with every connection or name lookup to another host refused and logged.
@@ -143,7 +120,7 @@ def stored_titles(index_dir: Path) -> list[str]:
 def server(tmp_path_factory: pytest.TempPathFactory, net_log: Path, index_dir: Path) -> Iterator[str]:
     """``python ui.py`` with the network blocked, on a free port with ``index_dir``; yields its URL."""
     tmp = tmp_path_factory.mktemp("ui-server")
-    port = _free_port()
+    port = free_port()
     log = tmp / "server.log"
     env = {**os.environ, "UI_TEST_NET_LOG": str(net_log), "PYTHONUNBUFFERED": "1"}
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "GRADIO_ANALYTICS_ENABLED", "GRADIO_TEMP_DIR"):
@@ -153,7 +130,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, net_log: Path, index_dir: P
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_for_server(url, proc, log)
+        wait_for(url, proc, log)
         yield url
     finally:
         proc.terminate()

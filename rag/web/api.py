@@ -49,13 +49,12 @@ from rag.frontend import resolve_with, status_json
 from rag.ingest import check_file
 from rag.ingest.limits import check_text_size, megabytes
 from rag.render import answer_json, doc_info_json, document_json, hit_json
-from rag.web import schemas
+from rag.web import GENERATE_CONCURRENCY, schemas
 from rag.web.actions import WebActions, largest_upload_bytes, safe_label
 from rag.web.views import IngestOutcome
 
 PREFIX = "/api/v1"
 OPENAPI_URL = f"{PREFIX}/openapi.json"
-GENERATE_CONCURRENCY = 4
 # A JSON body may spell a character in up to 3 times its UTF-8 bytes ("\u00e9" for é), plus the field names.
 JSON_OVERHEAD_FACTOR = 3
 JSON_SLACK_BYTES = 64 * 1024

@@ -10,11 +10,14 @@ from their lists; what fails is a 400 with one line saying why.
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
+from rag import types
 from rag.generation.registry import CHOICES
 
 MAX_QUESTION_CHARS = 2_000
@@ -75,11 +78,17 @@ class SearchRequest(Request):
 class TextDocument(Request):
     """A pasted article (JSON); files go as multipart/form-data in the field ``files``."""
 
-    text: Text = Field(min_length=1, description="the article's text (at most the server's size limit, 20 MB by default)")
+    text: Text = Field(min_length=1, description="the article text (at most the server size limit, 20 MB by default)")
     title: Text | None = Field(None, max_length=1_000, description="its title (default: the first line)")
 
 
 # -- responses ----------------------------------------------------------------
+def _fields_of(record: type) -> dict[str, Any]:
+    """Pydantic field definitions for every field of a dataclass of rag/types.py (all required)."""
+    hints = typing.get_type_hints(record)
+    return {f.name: (hints[f.name], ...) for f in dataclasses.fields(record)}
+
+
 class Error(BaseModel):
     error: str = Field(description="what went wrong and how to fix it, one line")
     matches: list[str] | None = Field(None, description="for an ambiguous id prefix: the ids it matches")
@@ -97,13 +106,7 @@ class Hit(BaseModel):
     text: str
 
 
-class DocumentInfo(BaseModel):
-    doc_id: str
-    title: str
-    source: str
-    chars: int
-    chunks: int
-    added_at: str
+DocumentInfo = create_model("DocumentInfo", **_fields_of(types.DocumentInfo))  # ``rag docs --json``
 
 
 class Page(BaseModel):
@@ -162,25 +165,12 @@ class Answer(BaseModel):
     timings: dict[str, float]
 
 
-class Status(BaseModel):
-    documents: int
-    chunks: int
-    vectors: int
-    embedder: str
-    dimension: int
-    device: str
-    index_kind: str
-    generation: int
-    disk_bytes: int
-    max_chars: int
-    overlap_chars: int
-    index_detail: str
-    lexical: str
-    lexical_chunks: int
-    embedder_backend: str
-    index_dir: str
-    generator: str
-    check: Literal["ok"] | list[str] | None = Field(None, description='with ?check=true: "ok" or the problems found')
+CheckResult = Literal["ok"] | list[str] | None
+_CHECK_FIELD: Any = (CheckResult, Field(None, description='with ?check=true: "ok" or the problems found'))
+# ``rag status --json``: every field of IndexStatus (so a field added there appears here), then three more.
+Status = create_model(
+    "Status", **_fields_of(types.IndexStatus), index_dir=(str, ...), generator=(str, ...), check=_CHECK_FIELD,
+)
 
 
 class DocumentRef(BaseModel):
