@@ -22,9 +22,9 @@ import argparse
 import json
 import os
 import sys
-import textwrap
-from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from rag.cli_options import USAGE_ERROR, Formatter, Parser, UsageError, non_blank, positive
 from rag.escaping import human_bytes, printable, shorten
 from rag.evaluation.cli import add_eval_commands
 from rag.frontend import progress_bar, quiet_libraries, resolve_with, settings_from, status_json
@@ -38,64 +38,8 @@ if TYPE_CHECKING:
 
 Handler = Callable[[argparse.Namespace], int]
 DEFAULTS = Settings()
-USAGE_ERROR = 2
 # Ingest lists at most this many unchanged (or replaced) documents by name.
 NAMED_AT_MOST = 10
-
-
-class Formatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the examples' line breaks; wider help columns."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=32)
-
-
-class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line and exit code 2."""
-
-    more_help: Callable[[], str] | None = None
-
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"rag: {message} (see `{self.prog} --help`)\n")
-        raise SystemExit(USAGE_ERROR)
-
-    def format_help(self) -> str:
-        text = super().format_help()
-        if self.more_help is None:
-            return text
-        width = max(self._get_formatter()._width, 40)
-        more = "\n".join(textwrap.fill(line, width) for line in self.more_help().splitlines())
-        return f"{text}\n{more}\n"
-
-
-class UsageError(Exception):
-    """The command line is wrong in a way argparse cannot see (exit code 2)."""
-
-
-def _text(what: str, example: str) -> Callable[[str], str]:
-    """An argparse type: non-blank text (a question, a query, a topic)."""
-
-    def check(value: str) -> str:
-        if not value.strip():
-            raise argparse.ArgumentTypeError(f"the {what} is empty; {example}")
-        return value
-
-    check.__name__ = what
-    return check
-
-
-def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
-    def check(value: str) -> Any:
-        try:
-            number = kind(value)
-        except ValueError:
-            number = 0
-        if not number > 0:
-            raise argparse.ArgumentTypeError(f"expected a number above 0, got {value!r}")
-        return number
-
-    check.__name__ = kind.__name__
-    return check
 
 
 def _print_json(value: Any) -> None:
@@ -328,9 +272,9 @@ def _generation_options(parser: argparse.ArgumentParser) -> None:
                              "extractive (default: auto)")
     parser.add_argument("--model", dest="seq2seq_model", metavar="ID_OR_DIR",
                         help=f"seq2seq checkpoint id or folder (default: {DEFAULTS.seq2seq_model})")
-    parser.add_argument("--max-new-tokens", type=_positive(int), metavar="N",
+    parser.add_argument("--max-new-tokens", type=positive(int), metavar="N",
                         help=f"seq2seq: longest output per call (default: {DEFAULTS.max_new_tokens})")
-    parser.add_argument("--beams", dest="num_beams", type=_positive(int), metavar="N",
+    parser.add_argument("--beams", dest="num_beams", type=positive(int), metavar="N",
                         help=f"seq2seq: beam search width (default: {DEFAULTS.num_beams})")
     _json_option(parser)
 
@@ -344,9 +288,9 @@ def _limits_help() -> str:
 def _reading_commands(sub: Any) -> None:
     p = _command(sub, "search", cmd_search, "Show the passages most relevant to a query.",
                  'rag search "air defense" -k 3 --json')
-    p.add_argument("query", type=_text("query", 'say what to look for, e.g. rag search "air defense"'),
+    p.add_argument("query", type=non_blank("query", 'say what to look for, e.g. rag search "air defense"'),
                    help="what to look for, in your own words")
-    p.add_argument("-k", type=_positive(int), default=DEFAULTS.top_k, help="how many passages (default: %(default)s)")
+    p.add_argument("-k", type=positive(int), default=DEFAULTS.top_k, help="how many passages (default: %(default)s)")
     p.add_argument("--docs", nargs="+", metavar="DOC_ID",
                    help="only search these documents; ids or unique prefixes (default: every document)")
     _json_option(p)
@@ -365,11 +309,11 @@ def _reading_commands(sub: Any) -> None:
 
     p = _command(sub, "ask", cmd_ask, "Answer a question from the articles, with citations.",
                  'rag ask "Who met Trump in April?" --json')
-    p.add_argument("question", type=_text("question", 'ask something, e.g. rag ask "When did the bridge reopen?"'),
+    p.add_argument("question", type=non_blank("question", 'ask something, e.g. rag ask "When did the bridge reopen?"'),
                    help="the question, in quotes")
     p.add_argument("--docs", nargs="+", metavar="DOC_ID",
                    help="only use these documents; ids or unique prefixes (default: every document)")
-    p.add_argument("-k", type=_positive(int), dest="top_k", metavar="K",
+    p.add_argument("-k", type=positive(int), dest="top_k", metavar="K",
                    help=f"passages to retrieve (default: {DEFAULTS.top_k})")
     _generation_options(p)
 
@@ -378,7 +322,7 @@ def _reading_commands(sub: Any) -> None:
     p.add_argument("doc_ids", nargs="*", metavar="DOC_ID",
                    help="documents to brief, ids or unique prefixes (default: those about --topic, else the most "
                         "recent)")
-    p.add_argument("--topic", type=_text("topic", 'name one, e.g. --topic "air defense", or leave it out'),
+    p.add_argument("--topic", type=non_blank("topic", 'name one, e.g. --topic "air defense", or leave it out'),
                    help="brief the documents most relevant to this topic (default: none)")
     p.add_argument("--length", choices=["short", "medium", "long"], default="medium",
                    help="how many key points: short 3, medium 5, long 8 (default: %(default)s)")
@@ -394,7 +338,7 @@ def _writing_commands(sub: Any) -> None:
                         "(default: none, which only --rebuild allows)")
     p.add_argument("--rebuild", action="store_true",
                    help="re-chunk and re-embed everything already stored with the current settings first")
-    p.add_argument("--max-file-mb", type=_positive(float), metavar="MB",
+    p.add_argument("--max-file-mb", type=positive(float), metavar="MB",
                    help=f"refuse files larger than this (default: {DEFAULT_MAX_FILE_BYTES / 1e6:g})")
 
     p = _command(sub, "remove", cmd_remove, "Delete documents from the index.", "rag remove d152b494")
@@ -419,7 +363,7 @@ def _other_commands(sub: Any) -> None:
     p.add_argument("--allow-host", action="append", metavar="NAME",
                    help="also answer requests that name this host (repeatable; default: only localhost, "
                         "127.0.0.1, [::1] and --host)")
-    p.add_argument("--max-file-mb", type=_positive(float), metavar="MB",
+    p.add_argument("--max-file-mb", type=positive(float), metavar="MB",
                    help=f"refuse uploads and pastes larger than this (default: {DEFAULT_MAX_FILE_BYTES / 1e6:g})")
 
 

@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("pipeline and Rag", ("rag.retrieval", "rag.pipeline", "rag.core")),
     ("front ends", (
-        "rag.frontend", "rag.cli", "rag.web", "rag.web.", "rag.evaluation", "rag.evaluation.runner",
+        "rag.frontend", "rag.cli", "rag.cli_options", "rag.web", "rag.web.", "rag.evaluation", "rag.evaluation.runner",
         "rag.evaluation.cli",
     )),
     # The package's front door: ``rag.Rag`` and ``rag.Settings``, imported lazily on first use.
