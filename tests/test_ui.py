@@ -470,3 +470,11 @@ def test_the_library_table_headers_do_not_wrap(context: BrowserContext, server: 
         _shot(tab, f"library-{width}")
     finally:
         tab.close()
+
+
+def test_the_page_links_to_the_json_api_not_to_gradios(page: Page) -> None:
+    link = page.locator(".rag-masthead a.rag-api-link")
+    assert link.get_attribute("href") == "/api/v1/openapi.json"
+    spec = page.request.get(page.url.rstrip("/") + "/api/v1/openapi.json").json()
+    assert "/ask" in spec["paths"]
+    assert page.locator("footer a").count() == 0  # no Gradio footer: its API page and settings are not this app's

@@ -109,7 +109,7 @@ def test_answer_html_is_made_from_sections_not_text() -> None:
 def test_server_binds_loopback_and_never_shares_by_default() -> None:
     options = mount_options()
     assert options["server_name"] == "127.0.0.1" and "share" not in options  # mounted, never launched with a share
-    assert options["footer_links"] == [{"label": "HTTP API", "url": "/api/v1/openapi.json"}]
+    assert options["footer_links"] == []  # no Gradio API page link: the masthead links to /api/v1/openapi.json
     assert options["max_file_size"] == Settings().max_file_bytes * PDF_SIZE_FACTOR
 
 

@@ -57,13 +57,14 @@ def prepare_environment(work_dir: Path) -> None:
 def mount_options(settings: Settings | None = None, host: str = "127.0.0.1") -> dict[str, Any]:
     """Keyword arguments for ``gradio.mount_gradio_app``: no share link, no monitoring, local fonts.
 
-    The footer links to the JSON API's OpenAPI document, not Gradio's API page.
+    No footer: Gradio's links there (its API page, settings) are not for this app's users; the
+    masthead links to the JSON API's OpenAPI document instead.
     """
     return {
         "server_name": host,
         "show_error": False,
         "max_file_size": largest_upload_bytes(settings or Settings()),
-        "footer_links": [{"label": "HTTP API", "url": "/api/v1/openapi.json"}],
+        "footer_links": [],
         "run_history": False,
         "enable_monitoring": False,
         "ssr_mode": False,
@@ -95,7 +96,9 @@ def build_app(settings: Settings, actions: WebActions | None = None) -> gradio.B
     with gr.Blocks(title="rag · reading room", analytics_enabled=False) as app:
         gr.HTML(
             '<div class="rag-masthead"><h1>Reading room</h1>'
-            "<p>Ask your articles a question or have them briefed; every sentence points to its source.</p></div>",
+            "<p>Ask your articles a question or have them briefed; every sentence points to its source. "
+            '<a class="rag-api-link" href="/api/v1/openapi.json" title="The JSON HTTP API (OpenAPI document)">'
+            "HTTP API</a></p></div>",
             js_on_load=None,
         )
         with gr.Tabs():

@@ -55,6 +55,8 @@ CSS = """
 .rag-masthead h1 { font-family: SERIF_STACK; font-weight: 600; font-size: 1.9rem;
   margin: 0; color: #1f2a24; letter-spacing: 0.01em; }
 .rag-masthead p { margin: 4px 0 0; color: #6b6358; }
+.rag-masthead a.rag-api-link { float: right; font-size: 0.85rem; color: #1f5f4a; text-decoration: none; }
+.rag-masthead a.rag-api-link:hover { text-decoration: underline; }
 
 .rag-answer, .rag-text { font-family: SERIF_STACK; color: #22201c; }
 .rag-answer { font-size: 1.08rem; line-height: 1.7; padding: 4px 2px; }
