@@ -1,8 +1,9 @@
-"""Start the rag web UI: ``python ui.py [--host 127.0.0.1] [--port 7860] [--index-dir index]``.
+"""Start the rag web UI and its JSON API: ``python ui.py [--host 127.0.0.1] [--port 7860] [--index-dir index]``.
 
-A thin front end over rag/web/, like ``rag serve``: reads RAG_INDEX_DIR and
-RAG_CACHE_DIR, keeps models offline, binds this machine only unless
-``--host`` says otherwise, and turns a RagError into a one-line message.
+A thin front end over rag/web/, the same as ``rag serve``: reads RAG_INDEX_DIR
+and RAG_CACHE_DIR, keeps models offline, binds this machine only unless
+``--host`` says otherwise, answers only requests naming this machine (or an
+``--allow-host``), and turns a RagError into a one-line message.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--index-dir", default=os.environ.get("RAG_INDEX_DIR", "index"),
                         help="index folder (default: ./index, or $RAG_INDEX_DIR)")
-    parser.add_argument("--max-file-mb", type=float, help="refuse uploads larger than this (default 20 MB)")
+    parser.add_argument("--allow-host", action="append", metavar="NAME",
+                        help="also answer requests that name this host (repeatable; default: only localhost, "
+                             "127.0.0.1, [::1] and --host)")
+    parser.add_argument("--max-file-mb", type=float, help="refuse uploads and pastes larger than this (default: 20)")
     return parser
 
 
@@ -36,10 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from rag.errors import RagError
     from rag.frontend import settings_from
-    from rag.web import serve
+    from rag.web.server import serve
 
     try:
-        serve(settings_from(args), host=args.host, port=args.port)
+        serve(settings_from(args), host=args.host, port=args.port, allowed_hosts=args.allow_host or ())
     except RagError as e:
         print(f"rag: {e}", file=sys.stderr)
         return 1

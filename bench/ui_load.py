@@ -1,10 +1,11 @@
-"""Load test of the web UI's API: N questions at once over loopback, errors and latency.
+"""Load test of the server's JSON API: N questions at once over loopback, errors and latency.
 
 Builds a temporary index from the fixture articles (tests/data) and the seeds,
 starts ``python ui.py`` on a free loopback port (or uses ``--url``, which must
-be a loopback address), sends ``--questions`` questions to the UI's ``/ask``
-endpoint all at once through gradio_client, and reports errors (target: none)
-and latency percentiles. Results go to bench/out/ui_load.json and to the
+be a loopback address), sends ``--questions`` questions to ``POST /api/v1/ask``
+all at once (httpx, one thread each), and reports errors (target: none)
+and latency percentiles. (The UI's own Gradio endpoints are private to its
+page; the JSON API is the one clients use.) Results go to bench/out/ui_load.json and to the
 ``ui_load`` section of bench/RESULTS.md through bench/common.py (other
 sections are left alone).
 
@@ -103,33 +104,34 @@ def start_server(index_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
 
 def ask_all(url: str, questions: Sequence[str], generator: str) -> tuple[list[Outcome], float]:
     """Send every question at the same moment; return outcomes and the wall time."""
-    from gradio_client import Client
+    import httpx
 
-    client = Client(url, verbose=False, analytics_enabled=False, max_workers=len(questions) + 4,
-                    download_files=False)
     barrier = threading.Barrier(len(questions))
+    limits = httpx.Limits(max_connections=len(questions) + 4)
+    client = httpx.Client(base_url=url.rstrip("/") + "/api/v1", timeout=REQUEST_TIMEOUT_S, limits=limits)
 
     def one(question: str) -> Outcome:
         barrier.wait()
         started = time.perf_counter()
         try:
-            answer, sources, badge = client.predict(question, [], generator, api_name="/ask")
-        except Exception as e:  # a failed request is what this script counts
+            response = client.post("/ask", json={"question": question, "generator": generator})
+        except httpx.HTTPError as e:  # a failed request is what this script counts
             return Outcome(question, time.perf_counter() - started, False, False, f"{type(e).__name__}: {e}")
         latency = time.perf_counter() - started
-        if "rag-msg-error" in answer or "rag-answer" not in answer:
-            return Outcome(question, latency, False, False, re.sub(r"<[^>]+>", "", answer)[:200])
-        return Outcome(question, latency, True, "rag-cite" in answer)
+        if response.status_code != 200:
+            return Outcome(question, latency, False, False, f"{response.status_code}: {response.text[:200]}")
+        answer = response.json()
+        return Outcome(question, latency, True, bool(answer["citations"]) and not answer["abstained"])
 
     wall = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=len(questions)) as pool:
+    with client, ThreadPoolExecutor(max_workers=len(questions)) as pool:
         outcomes = list(pool.map(one, questions))
     return outcomes, time.perf_counter() - wall
 
 
 def summarize(outcomes: Sequence[Outcome], wall_s: float, documents: int, generator: str) -> dict[str, Any]:
     latencies = [o.latency_s for o in outcomes]
-    from rag.web import GENERATE_CONCURRENCY
+    from rag.web.api import GENERATE_CONCURRENCY
 
     return {
         "questions": len(outcomes),
@@ -161,8 +163,8 @@ def section_markdown(summary: dict[str, Any]) -> str:
     headers = ["questions", "errors", "cited answers", "abstained", "wall s", "q/s", "p50 s", "p90 s", "p95 s",
                "p99 s", "max s"]
     lines = [
-        f"{summary['questions']} questions sent at the same moment to the UI's `/ask` API over loopback "
-        f"(gradio_client; {summary['generator']} generator; {summary['documents_in_index']} documents: the "
+        f"{summary['questions']} questions sent at the same moment to `POST /api/v1/ask` over loopback "
+        f"(httpx; {summary['generator']} generator; {summary['documents_in_index']} documents: the "
         f"fixture articles and the seeds; the server answers {summary['server_generate_concurrency']} at a time).",
         "",
         table(headers, [row]),
@@ -180,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=50, help="how many questions to send at once (default 50)")
     parser.add_argument("--generator", default="extractive", choices=["auto", "seq2seq", "extractive"])
-    parser.add_argument("--url", help="a running UI on a loopback address (default: start one on a fixture index)")
+    parser.add_argument("--url", help="a running server on a loopback address (default: start one on a fixture index)")
     parser.add_argument("--no-results", action="store_true", help="do not write bench/RESULTS.md")
     args = parser.parse_args(argv)
     pool = fixture_questions()

@@ -26,11 +26,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Sequence
 
 from rag.chunking import chunk_document
-from rag.errors import BadInputError, IndexMismatchError
+from rag.errors import BadInputError, IndexMismatchError, IndexNotFoundError
 from rag.generation.base import POINTS_BY_LENGTH, Generator, Length
 from rag.generation.registry import GeneratorInfo, fallback_notice, generator_info, make_generator, resolve_name
 from rag.settings import Settings
-from rag.storage import open_index
+from rag.storage import index_exists, open_index
 from rag.types import (
     Answer,
     BuildInfo,
@@ -62,12 +62,20 @@ class Rag:
         embedder: use this embedder instead of the configured one (tests, benchmarks).
         check: refuse an index built with another embedder model or an older schema (False only
             to rebuild or repair it).
+        create: create the index when it is not there; False raises IndexNotFoundError instead
+            (commands that only read must not leave an empty index behind a mistyped path).
     """
 
     def __init__(
-        self, settings: Settings | None = None, *, embedder: Embedder | None = None, check: bool = True
+        self, settings: Settings | None = None, *, embedder: Embedder | None = None, check: bool = True,
+        create: bool = True,
     ) -> None:
         self.settings = settings or Settings()
+        if not create and not index_exists(self.settings):
+            raise IndexNotFoundError(
+                f"no index at {self.settings.index_dir}; check --index-dir (or $RAG_INDEX_DIR), "
+                f"or create one with `rag ingest PATH`"
+            )
         self.index = open_index(self.settings)
         self._given_embedder = embedder
         self._embedder = embedder

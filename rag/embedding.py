@@ -187,6 +187,24 @@ class Embedder:
     def _load(self) -> _Model:
         return _load_weights(self.model_id, self.backend, self.device, self.models_dir)
 
+    def pending_setup(self) -> list[str]:
+        """The one-time steps loading this embedder would run first (the ONNX export); empty when none."""
+        if self.backend == "torch":
+            return []
+        from rag.onnx_embedding import pending_steps
+
+        return pending_steps(Path(resolve_embedder(self.model_id)), self.model_id, self.models_dir,
+                             self.backend == "onnx-int8")
+
+    def setup(self, report: Callable[[str, int, int], None] | None = None) -> None:
+        """Run those steps now, calling ``report(step, done, total)`` before each (and at the end)."""
+        if self.backend == "torch":
+            return
+        from rag.onnx_embedding import prepare
+
+        prepare(Path(resolve_embedder(self.model_id)), self.model_id, self.models_dir, self.backend == "onnx-int8",
+                report)
+
     @property
     def dimension(self) -> int:
         return self._load().dimension

@@ -15,8 +15,24 @@ class BadInputError(RagError):
     """A file or piece of text cannot be ingested (names the file and the fix)."""
 
 
+class InputTooLargeError(BadInputError):
+    """A file, upload, paste or standard input is over the size limit (``Settings.max_file_bytes``)."""
+
+
+class AmbiguousIdError(BadInputError):
+    """A document id prefix matches several documents (``matches`` lists their ids)."""
+
+    def __init__(self, message: str, matches: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.matches = matches
+
+
 class IndexMismatchError(RagError):
     """The index on disk was built with another embedder, chunker or schema."""
+
+
+class IndexNotFoundError(RagError):
+    """A command that only reads was pointed at a place that holds no index."""
 
 
 class IndexCorruptError(RagError):

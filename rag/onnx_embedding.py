@@ -33,7 +33,7 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -170,6 +170,45 @@ def _quantize(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
+# One-time set-up steps, in order: the file each makes (see ``cache_files``) and what it is called.
+STEP_NAMES = ("export to ONNX", "quantize to int8")
+SetupReport = Callable[[str, int, int], None]
+
+
+def cache_files(folder: Path, model_id: str, cache_dir: Path, quantized: bool) -> list[Path]:
+    """The files the model needs in ``cache_dir``: the ONNX export, then its int8 version if ``quantized``."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", model_id).strip("_")[-60:]
+    base = Path(cache_dir) / f"{slug}-{_cache_key(folder)}.onnx"
+    return [base, base.with_name(base.stem + "-int8.onnx")] if quantized else [base]
+
+
+def pending_steps(folder: Path, model_id: str, cache_dir: Path, quantized: bool) -> list[str]:
+    """The one-time steps still to run before the model loads (empty once they ran, or for a non-folder)."""
+    if not Path(folder).is_dir():
+        return []  # loading refuses it with the reason
+    files = cache_files(folder, model_id, cache_dir, quantized)
+    return [STEP_NAMES[i] for i, file in enumerate(files) if not file.exists()]
+
+
+def prepare(
+    folder: Path, model_id: str, cache_dir: Path, quantized: bool, report: SetupReport | None = None
+) -> Path:
+    """Make the missing cached files (``report(step, done, total)`` before each and once at the end)."""
+    files = cache_files(folder, model_id, cache_dir, quantized)
+    missing = [i for i, file in enumerate(files) if not file.exists()]
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    for done, i in enumerate(missing):
+        if report is not None:
+            report(STEP_NAMES[i], done, len(missing))
+        if i == 0:
+            _export(folder, files[0])
+        else:
+            _quantize(files[0], files[1])
+    if missing and report is not None:
+        report("", len(missing), len(missing))
+    return files[-1]
+
+
 class OnnxModel:
     """Tokenizer + ONNX transformer + pooling + normalization, on onnxruntime's CPU provider."""
 
@@ -195,17 +234,7 @@ class OnnxModel:
 
     def _cached_file(self, folder: Path, model_id: str, cache_dir: Path, quantized: bool) -> Path:
         """The exported (and quantized) model in ``cache_dir``, made once."""
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", model_id).strip("_")[-60:]
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        base = cache_dir / f"{slug}-{_cache_key(folder)}.onnx"
-        if not base.exists():
-            _export(folder, base)
-        if not quantized:
-            return base
-        int8 = base.with_name(base.stem + "-int8.onnx")
-        if not int8.exists():
-            _quantize(base, int8)
-        return int8
+        return prepare(folder, model_id, cache_dir, quantized)
 
     @property
     def dimension(self) -> int:

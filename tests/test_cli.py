@@ -76,18 +76,19 @@ def test_status_reports_counts_and_check_passes(index_dir):
 
 
 @pytest.mark.parametrize(
-    "args,message",
+    "args,message,code",
     [
-        (["show", "no-such-id"], "no document 'no-such-id'"),
-        (["remove", "no-such-id"], "rag docs"),
-        (["search"], "required"),
-        (["ingest", "does/not/exist.txt"], "does/not/exist.txt: no such file"),
-        (["ask", "x", "--generator", "magic"], "invalid choice"),
+        (["show", "no-such-id"], "no document 'no-such-id'", 1),
+        (["remove", "no-such-id"], "rag docs", 1),
+        (["search"], "required", 2),
+        (["ingest", "does/not/exist.txt"], "does/not/exist.txt: no such file", 1),
+        (["ask", "x", "--generator", "magic"], "invalid choice", 2),
     ],
 )
-def test_user_mistakes_give_one_line_and_exit_1(index_dir, args, message):
+def test_user_mistakes_give_one_line_and_exit_1_or_2_for_usage(index_dir, args, message, code):
+    """Exit 1: the command could not be done; exit 2: the command line itself is wrong."""
     result = run(index_dir, *args)
-    assert result.returncode == 1
+    assert result.returncode == code
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1

@@ -247,7 +247,7 @@ def test_missing_summary_file_and_bad_limit(tmp_path: Path, capsys: pytest.Captu
     assert code == 1 and "nope.jsonl: no such file" in err
     with pytest.raises(SystemExit) as raised:
         main(["eval", "summarize", str(TINY_SUMMARIES), "--limit", "0"])
-    assert raised.value.code == 1
+    assert raised.value.code == 2  # a usage error
     assert "--limit" in capsys.readouterr().err
 
 

@@ -16,9 +16,10 @@ PACKAGE = ROOT / "rag"
 
 # Lowest first. A name stands for the module and, with a trailing ".", everything under it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("data", ("rag.types", "rag.errors", "rag.settings")),
+    ("data", ("rag.types", "rag.errors", "rag.settings", "rag.version")),
     ("text and devices", (
         "rag.sentences", "rag.tokens", "rag.devices", "rag.mmr", "rag.chunking", "rag.candidates", "rag.render",
+        "rag.escaping",
         "rag.models", "rag.ingest", "rag.ingest.", "rag.evaluation.metrics", "rag.evaluation.dataset",
     )),
     ("storage, embedding, generation", (
@@ -27,7 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("pipeline and Rag", ("rag.retrieval", "rag.pipeline", "rag.core")),
     ("front ends", (
-        "rag.frontend", "rag.cli", "rag.web", "rag.web.", "rag.evaluation", "rag.evaluation.runner",
+        "rag.frontend", "rag.cli", "rag.cli_options", "rag.web", "rag.web.", "rag.evaluation", "rag.evaluation.runner",
         "rag.evaluation.cli",
     )),
     # The package's front door: ``rag.Rag`` and ``rag.Settings``, imported lazily on first use.

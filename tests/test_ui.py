@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlparse
@@ -26,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from conftest import SEEDS
+from serving import free_port, wait_for
 from rag.core import Rag
 from rag.ingest import load_paths
 from rag.settings import Settings
@@ -57,29 +55,8 @@ work goes on, and the harbour master expects some delays for the ferry to the is
 Local traders asked the council to keep the quayside market open throughout the works, and the council agreed
 to review the plan in the autumn after hearing from residents, skippers and the owners of the harbour cafes.
 """
-STARTUP_TIMEOUT_S = 240
 ACTION_TIMEOUT_MS = 120_000
 expect.set_options(timeout=ACTION_TIMEOUT_MS)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"ui.py exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(1)
-    pytest.fail(f"ui.py did not answer on {url} within {STARTUP_TIMEOUT_S}s:\n{log.read_text()}")
 
 
 # Runs ui.py with every connection or name lookup to another host refused and logged.
@@ -143,7 +120,7 @@ def stored_titles(index_dir: Path) -> list[str]:
 def server(tmp_path_factory: pytest.TempPathFactory, net_log: Path, index_dir: Path) -> Iterator[str]:
     """``python ui.py`` with the network blocked, on a free port with ``index_dir``; yields its URL."""
     tmp = tmp_path_factory.mktemp("ui-server")
-    port = _free_port()
+    port = free_port()
     log = tmp / "server.log"
     env = {**os.environ, "UI_TEST_NET_LOG": str(net_log), "PYTHONUNBUFFERED": "1"}
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "GRADIO_ANALYTICS_ENABLED", "GRADIO_TEMP_DIR"):
@@ -153,7 +130,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, net_log: Path, index_dir: P
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_for_server(url, proc, log)
+        wait_for(url, proc, log)
         yield url
     finally:
         proc.terminate()
@@ -214,7 +191,8 @@ def _open_tab(page: Page, name: str) -> None:
 
 
 def _choose(page: Page, elem_id: str, text: str) -> None:
-    """Pick the option containing ``text`` in a Gradio dropdown."""
+    """Pick the option containing ``text`` in a Gradio dropdown (a focused dropdown does not reopen: blur first)."""
+    page.click(".rag-masthead h1")
     page.click(f"#{elem_id} input")
     page.locator(f"#{elem_id} li[role=option]", has_text=text).first.click()
     page.keyboard.press("Escape")
@@ -235,6 +213,11 @@ def _shot(page: Page, name: str) -> None:
 
 def _collapse(text: str) -> str:
     return " ".join(text.split())
+
+
+def unescape_markdown(text: str) -> str:
+    """Text as a Markdown viewer shows it: backslash escapes removed (the export escapes article text)."""
+    return re.sub(r"\\(.)", r"\1", text)
 
 
 def _ensure_uploaded(page: Page, path: Path) -> str:
@@ -278,7 +261,7 @@ def test_ask_shows_cited_answer_with_highlighted_quote(page: Page) -> None:
     quotes = page.locator("#ask-sources mark.rag-quote").all_text_contents()
     assert quotes and all(q and q in article for q in quotes), quotes
     assert any(COST_SENTENCE in q for q in quotes)
-    expect(page.locator("#ask-sources .rag-source").first).to_contain_text(BRIDGE_TITLE)
+    expect(page.locator("#ask-sources .rag-doc-head").first).to_contain_text(BRIDGE_TITLE)
     target = marker.get_attribute("href")
     marker.click()
     assert page.evaluate("() => location.hash") == target
@@ -327,7 +310,7 @@ def test_briefing_downloads_markdown_with_sources(page: Page) -> None:
     assert markdown.startswith("# Briefing of 1 document")
     assert "Key points:" in markdown and "## Sources" in markdown
     sources = markdown.split("## Sources", 1)[1]
-    quotes = [line.strip()[2:] for line in sources.splitlines() if line.strip().startswith("> ")]
+    quotes = [unescape_markdown(line.strip()[2:]) for line in sources.splitlines() if line.strip().startswith("> ")]
     assert quotes and all(q in article for q in quotes), quotes
     assert BRIDGE_TITLE in sources and "[1]" in markdown
     for quote in page.locator("#brief-sources mark.rag-quote").all_text_contents():
@@ -383,3 +366,115 @@ def test_no_request_leaves_the_machine(page: Page, server: str, requests_seen: l
     assert foreign == []
     server_attempts = net_log.read_text().splitlines() if net_log.exists() else []
     assert server_attempts == []  # nor did the server, which ran with the network blocked
+
+
+# -- layout and text (issue 13) -------------------------------------------------------
+WIDTH = """() => Math.round(document.querySelector('.gradio-container').getBoundingClientRect().width)"""
+UNANSWERABLE = "What is the airspeed velocity of an unladen swallow?"
+
+
+def test_the_page_width_is_the_same_on_every_tab_and_state(page: Page) -> None:
+    """At 1360 px the page is as wide before an answer, after one, after a declined question, on every tab."""
+    widths = {"start": page.evaluate(WIDTH)}
+    _choose(page, "ask-generator", "extractive")
+    page.fill("#ask-question textarea", "How much did the bridge repairs cost?")
+    page.click("#ask-button")
+    expect(page.locator("#ask-answer a.rag-cite").first).to_be_visible()
+    widths["answered"] = page.evaluate(WIDTH)
+    _shot(page, "width-answered")
+    page.fill("#ask-question textarea", UNANSWERABLE)
+    page.click("#ask-button")
+    expect(page.locator("#ask-answer .rag-abstain")).to_be_visible()
+    widths["declined"] = page.evaluate(WIDTH)
+    _shot(page, "width-declined")
+    _open_tab(page, "Briefing")
+    widths["briefing"] = page.evaluate(WIDTH)
+    _open_tab(page, "Library")
+    widths["library"] = page.evaluate(WIDTH)
+    assert len(set(widths.values())) == 1, widths
+    assert widths["start"] >= 1200  # it fills the window up to its maximum, not its content
+
+
+def test_the_briefing_sources_panel_shows_its_last_card_after_scrolling(page: Page) -> None:
+    ferry = FERRY.read_text(encoding="utf-8").splitlines()[0]
+    _ensure_uploaded(page, FERRY)
+    expect(page.locator("#library-table")).to_contain_text(ferry)
+    page.reload()  # the pickers as a new visitor gets them, with both articles
+    page.wait_for_selector("#ask-question textarea")
+    _open_tab(page, "Briefing")
+    _choose(page, "brief-docs", BRIDGE_TITLE)
+    _choose(page, "brief-docs", ferry)
+    page.locator("#brief-length label", has_text="long").click()
+    page.click("#brief-button")
+    expect(page.locator("#brief-answer a.rag-cite").first).to_be_visible()
+    cards = page.locator("#brief-sources .rag-source")
+    count = cards.count()
+    assert count >= 4, count
+    # one title per document, its passages under it
+    heads = page.locator("#brief-sources .rag-doc-head .rag-title").all_text_contents()
+    assert len(heads) == len(set(heads)) == 2, heads
+    last = cards.nth(count - 1)
+    last.scroll_into_view_if_needed()
+    expect(last).to_be_in_viewport(ratio=0.9)
+    expect(last).to_contain_text("Whole article")
+    _shot(page, "briefing-sources-scrolled")
+
+
+def test_no_status_text_shows_literal_backticks(page: Page) -> None:
+    _choose(page, "ask-generator", "auto")
+    page.fill("#ask-question textarea", "How much did the bridge repairs cost?")
+    page.click("#ask-button")
+    notice = page.locator("#ask-answer .rag-notice")
+    expect(notice).to_contain_text("rag models")
+    assert page.locator("#ask-answer .rag-notice code").count() >= 1
+    _choose(page, "ask-generator", "seq2seq")
+    page.click("#ask-button")
+    expect(page.locator("#ask-answer .rag-msg-error")).to_be_visible()
+    _open_tab(page, "Library")
+    expect(page.locator("#index-status")).to_contain_text("Documents")
+    texts = {
+        "notice and error": page.inner_text("#ask-answer"),
+        "status": page.inner_text("#index-status"),
+        "limits": page.inner_text("#upload-limits"),
+        "generator info": page.inner_text("#ask-generator"),
+    }
+    assert {name: text for name, text in texts.items() if "`" in text} == {}
+    _shot(page, "library-status")
+
+
+# For each header cell with text: its text and on how many lines its text is laid out.
+LINES_PER_HEADER = """() => [...document.querySelectorAll('#library-table th')].filter(th => th.innerText.trim()).map(th => {
+    const tops = new Set();
+    const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!node.textContent.trim()) continue;
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        for (const box of range.getClientRects()) if (box.width > 0) tops.add(Math.round(box.top));
+    }
+    return [th.innerText.trim(), tops.size];
+})"""
+
+
+@pytest.mark.parametrize("width", [1360, 1024])
+def test_the_library_table_headers_do_not_wrap(context: BrowserContext, server: str, width: int) -> None:
+    tab = context.new_page()
+    try:
+        tab.set_viewport_size({"width": width, "height": 900})
+        tab.goto(server)
+        _open_tab(tab, "Library")
+        expect(tab.locator("#library-table")).to_contain_text(BRIDGE_TITLE)
+        lines = tab.evaluate(LINES_PER_HEADER)
+        assert [name for name, _ in lines] == ["Title", "Source", "Size", "Passages", "Added", "ID"]
+        assert all(count == 1 for _, count in lines), lines
+        _shot(tab, f"library-{width}")
+    finally:
+        tab.close()
+
+
+def test_the_page_links_to_the_json_api_not_to_gradios(page: Page) -> None:
+    link = page.locator(".rag-masthead a.rag-api-link")
+    assert link.get_attribute("href") == "/api/v1/openapi.json"
+    spec = page.request.get(page.url.rstrip("/") + "/api/v1/openapi.json").json()
+    assert "/ask" in spec["paths"]
+    assert page.locator("footer a").count() == 0  # no Gradio footer: its API page and settings are not this app's

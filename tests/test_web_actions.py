@@ -15,7 +15,7 @@ from conftest import DATA
 from rag.ingest import PDF_SIZE_FACTOR
 from rag.settings import Settings
 from rag.types import Answer, Citation, Sentence
-from rag.web import launch_options
+from rag.web import mount_options
 from rag.web.actions import WebActions, safe_label
 from rag.web.render import answer_html, ingest_html
 from rag.web.views import IngestOutcome
@@ -69,7 +69,7 @@ def test_the_upload_limit_is_the_settings_limit(tmp_path: Path) -> None:
     outcome = small.ingest_files([str(BRIDGE)], ["bridge.txt"])
     assert not outcome.ok and outcome.problems[0].startswith("bridge.txt: the file is 0.0 MB")
     assert "over the 0.0 MB limit" in outcome.problems[0]
-    options = launch_options(settings=Settings(max_file_bytes=1_000))
+    options = mount_options(settings=Settings(max_file_bytes=1_000))
     assert options["max_file_size"] == 1_000 * PDF_SIZE_FACTOR
 
 
@@ -107,6 +107,39 @@ def test_answer_html_is_made_from_sections_not_text() -> None:
 
 
 def test_server_binds_loopback_and_never_shares_by_default() -> None:
-    options = launch_options()
-    assert options["server_name"] == "127.0.0.1" and options["share"] is False
+    options = mount_options()
+    assert options["server_name"] == "127.0.0.1" and "share" not in options  # mounted, never launched with a share
+    assert options["footer_links"] == []  # no Gradio API page link: the masthead links to /api/v1/openapi.json
     assert options["max_file_size"] == Settings().max_file_bytes * PDF_SIZE_FACTOR
+
+
+def test_a_paste_over_the_size_limit_is_refused_before_embedding(tmp_path: Path) -> None:
+    """Issue 14 #9: pasted text has the limit files have (Settings.max_file_bytes), in UTF-8 bytes."""
+    small = WebActions(Settings(index_dir=tmp_path / "index", max_file_bytes=1_000), tmp_path / "work")
+    refused = small.ingest_text("é" * 501, "Too big")  # 1,002 bytes in UTF-8, 501 characters
+    assert not refused.ok and refused.refused.startswith("the text is 0.0 MB (1,002 bytes), over the 0.0 MB limit")
+    taken = small.ingest_text("A short note: the library opens at nine on Saturdays, the council said.", "Short")
+    assert taken.ok
+    with small.rag() as rag:
+        assert [d.title for d in rag.documents()] == ["Short"]
+
+
+def test_source_cards_show_each_title_once_with_its_passages_under_it() -> None:
+    from rag.web.render import sources_html
+
+    def cite(n: int, doc: str) -> Citation:
+        return Citation(n, doc, f"Title of {doc}", f"{doc}.txt", n, n * 10, n * 10 + 5, "quote", 0.9)
+
+    answer = Answer("t", (), (cite(1, "a"), cite(2, "b"), cite(3, "a"), cite(4, "b")), "extractive", "m")
+    out = sources_html(answer, {}, "brief")
+    assert out.count("Title of a") == 1 and out.count("Title of b") == 1
+    groups = re.findall(r'<section class="rag-doc" data-doc="(\w)">(.*?)</section>', out)
+    assert [(doc, re.findall(r'id="brief-src-(\d)"', body)) for doc, body in groups] == [("a", ["1", "3"]),
+                                                                                          ("b", ["2", "4"])]
+
+
+def test_inline_code_in_messages_is_rendered_not_shown_as_backticks() -> None:
+    from rag.web.render import message_html
+
+    out = message_html("no seq2seq model; see `rag models` to add <one>")
+    assert "`" not in out and "<code>rag models</code>" in out and "&lt;one&gt;" in out

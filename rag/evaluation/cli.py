@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from rag.frontend import settings_from
+from rag.frontend import progress_bar, settings_from
 from rag.generation.registry import CHOICES
 
 if TYPE_CHECKING:
@@ -135,19 +134,9 @@ def report_json(report: QAReport | SummaryReport) -> dict[str, Any]:
 
 
 # -- handlers -------------------------------------------------------------------
-def _progress(unit: str) -> Callable[[int, int], None]:
-    from tqdm import tqdm
-
-    bar: list[Any] = []
-
-    def update(done: int, total: int) -> None:
-        if not bar:
-            bar.append(tqdm(total=total, desc="evaluating", unit=unit, delay=1.0, file=sys.stderr))
-        bar[0].update(done - bar[0].n)
-        if done >= total:
-            bar[0].close()
-
-    return update
+def _progress(unit: str) -> Callable[[int, int], None] | None:
+    """A progress bar on stderr when it is a terminal (rag/frontend.py), else None."""
+    return progress_bar("evaluating", unit)
 
 
 def _print(args: argparse.Namespace, report: QAReport | SummaryReport, text: Callable[[Any], str]) -> int:
@@ -176,10 +165,11 @@ def cmd_eval_summarize(args: argparse.Namespace) -> int:
 def _common_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("file", metavar="FILE.jsonl", help=f"JSON Lines file, one {what} per line")
     parser.add_argument("--generator", choices=CHOICES, help="who writes (default: auto)")
-    parser.add_argument("--model", dest="seq2seq_model", metavar="ID_OR_DIR", help="seq2seq checkpoint id or folder")
+    parser.add_argument("--model", dest="seq2seq_model", metavar="ID_OR_DIR",
+                        help="seq2seq checkpoint id or folder (default: google/flan-t5-base)")
     parser.add_argument("--max-new-tokens", type=_positive_int, help="seq2seq: longest output per call (default 160)")
     parser.add_argument("--beams", dest="num_beams", type=_positive_int, help="seq2seq: beam search width (default 4)")
-    parser.add_argument("--limit", type=_positive_int, metavar="N", help=f"only the first N {what}s")
+    parser.add_argument("--limit", type=_positive_int, metavar="N", help=f"only the first N {what}s (default: all)")
     parser.add_argument("--json", action="store_true", help="print the full result (every item) as JSON")
 
 

@@ -11,7 +11,7 @@ know the limits before they meet them.
 
 from __future__ import annotations
 
-from rag.errors import BadInputError
+from rag.errors import InputTooLargeError
 from rag.settings import DEFAULT_MAX_FILE_BYTES
 
 # The largest file (and extracted text) taken as one article: 20 MB is some thousand
@@ -46,12 +46,27 @@ def megabytes(size: int) -> str:
     return f"{size / 1_000_000:,.1f} MB"
 
 
-def too_large(source: object, size: int, limit: int, what: str = "file") -> BadInputError:
+def too_large(source: object, size: int, limit: int, what: str = "file") -> InputTooLargeError:
     """The error for ``what`` of ``source`` being ``size`` bytes (or characters), over ``limit``."""
-    return BadInputError(
+    return InputTooLargeError(
         f"{source}: the {what} is {megabytes(size)} ({size:,} bytes), over the {megabytes(limit)} limit "
         f"for one article; split it into one file per article, or raise the limit (max_file_bytes)"
     )
+
+
+def check_text_size(text: str, max_bytes: int, source: object, what: str = "text") -> None:
+    """Refuse ``text`` (pasted or sent) whose UTF-8 size is over ``max_bytes``, the limit files have too.
+
+    >>> check_text_size("short", 10, "pasted text")
+    >>> check_text_size("x" * 11, 10, "pasted text")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    rag.errors.InputTooLargeError: pasted text: the text is 0.0 MB (11 bytes), over the 0.0 MB limit ...
+    """
+    if len(text) * 4 <= max_bytes:  # no string of this many characters can be over the limit
+        return
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise too_large(source, size, max_bytes, what)
 
 
 def limits_help(max_bytes: int = MAX_FILE_BYTES) -> str:

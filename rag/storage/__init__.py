@@ -35,13 +35,31 @@ def _local(settings: Settings, store: Store) -> SearchEngine:
     return LocalEngine(Path(settings.index_dir), store, settings.ann_threshold, settings.ann_nprobe)
 
 
+def _sqlite_exists(settings: Settings) -> bool:
+    from rag.storage.sqlite import DB_NAME
+
+    return (Path(settings.index_dir) / DB_NAME).is_file()
+
+
 STORES: dict[str, Callable[[Settings], Store]] = {"sqlite": _sqlite}
+# Whether the index a store would open is already there (checked without creating anything).
+EXISTS: dict[str, Callable[[Settings], bool]] = {"sqlite": _sqlite_exists}
 ENGINES: dict[str, Callable[[Settings, Store], SearchEngine]] = {"local": _local}
 
 
 def _pick(kind: str, name: str, known: dict) -> None:
     if name not in known:
         raise UnknownBackendError(f"unknown {kind} {name!r}; choose one of: {', '.join(known)}")
+
+
+def index_exists(settings: Settings) -> bool:
+    """Whether ``settings`` name an index that is already there; creates nothing.
+
+    A store without an entry in ``EXISTS`` (a server that creates on connect) counts as present.
+    """
+    _pick("store", settings.store, STORES)
+    check = EXISTS.get(settings.store)
+    return True if check is None else check(settings)
 
 
 def open_index(settings: Settings) -> Index:
@@ -56,4 +74,4 @@ def open_index(settings: Settings) -> Index:
         raise
 
 
-__all__ = ["ENGINES", "STORES", "Index", "open_index"]
+__all__ = ["ENGINES", "EXISTS", "STORES", "Index", "index_exists", "open_index"]

@@ -1,31 +1,35 @@
 """The Gradio web UI: Ask, Briefing and Library tabs over one index.
 
-``serve`` is the front end behind ``python ui.py`` and ``rag serve``: it keeps
-Hugging Face offline, turns Gradio analytics off, keeps uploads in a private
-temporary folder, binds 127.0.0.1 unless told otherwise and never creates a
-public share link. ``build_app`` builds the Blocks (for tests and embedding).
+``rag.web.server.serve`` is the front end behind ``python ui.py`` and
+``rag serve``: one server for this UI and the JSON HTTP API
+(rag/web/api.py, under ``/api/v1``), guarded against other hosts
+(rag/web/guard.py); it keeps Hugging Face offline, turns Gradio analytics
+off, keeps uploads in a private temporary folder, binds 127.0.0.1 unless
+told otherwise and never creates a public share link. ``build_app`` builds
+the Blocks (for tests and embedding), ``mount_options`` how it is mounted.
 Work runs in Gradio's queue: answers and briefings up to
 ``GENERATE_CONCURRENCY`` at a time, writes one at a time, listings freely, so
-a long ingest never blocks a question. What the buttons do is in
+a long ingest never blocks a question. The UI's Gradio endpoints are private
+(``api_visibility="private"``): the page calls them, ``gradio_client`` does
+not; the JSON API is the documented one. What the buttons do is in
 rag/web/actions.py; the HTML they show is in rag/web/render.py, the look in
-rag/web/style.py. Uploads are limited by ``Settings.max_file_bytes`` like
-``rag ingest`` (``rag serve --max-file-mb``).
+rag/web/style.py. Uploads and pastes are limited by
+``Settings.max_file_bytes`` like ``rag ingest`` (``rag serve --max-file-mb``).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.frontend import quiet_libraries
 from rag.generation.registry import CHOICES
+from rag.ingest.limits import limits_help
 from rag.settings import Settings
 from rag.web.actions import Report, WebActions, largest_upload_bytes, safe_label
-from rag.web.render import EMPTY_SOURCES, ingest_html, message_html
+from rag.web.render import EMPTY_SOURCES, ingest_html, markup, message_html
 from rag.web.style import CSS, theme
 from rag.web.views import AnswerView
 
@@ -36,7 +40,8 @@ GENERATE_CONCURRENCY = 4
 QUEUE_MAX_SIZE = 256
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf"]
 LIBRARY_HEADERS = ["Title", "Source", "Size", "Passages", "Added", "ID"]
-LIBRARY_WIDTHS = ["30%", "20%", "10%", "8%", "14%", "18%"]
+LIBRARY_WIDTHS = ["31%", "19%", "11%", "10%", "15%", "14%"]
+PRIVATE = "private"  # every Gradio endpoint: called by the page, not by API clients
 GENERATOR_LABELS = {"auto": "auto", "seq2seq": "seq2seq (writes)", "extractive": "extractive (quotes)"}
 
 
@@ -49,16 +54,17 @@ def prepare_environment(work_dir: Path) -> None:
         os.environ.setdefault("GRADIO_TEMP_DIR", str(work_dir / "gradio"))
 
 
-def launch_options(host: str = "127.0.0.1", port: int = 7860, settings: Settings | None = None) -> dict[str, Any]:
-    """Keyword arguments for ``Blocks.launch``: local only, no share link, local fonts."""
+def mount_options(settings: Settings | None = None, host: str = "127.0.0.1") -> dict[str, Any]:
+    """Keyword arguments for ``gradio.mount_gradio_app``: no share link, no monitoring, local fonts.
+
+    No footer: Gradio's links there (its API page, settings) are not for this app's users; the
+    masthead links to the JSON API's OpenAPI document instead.
+    """
     return {
         "server_name": host,
-        "server_port": port,
-        "share": False,
-        "inbrowser": False,
         "show_error": False,
         "max_file_size": largest_upload_bytes(settings or Settings()),
-        "footer_links": ["api"],
+        "footer_links": [],
         "run_history": False,
         "enable_monitoring": False,
         "ssr_mode": False,
@@ -67,18 +73,6 @@ def launch_options(host: str = "127.0.0.1", port: int = 7860, settings: Settings
         "theme": theme(),
         "css": CSS,
     }
-
-
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Start the UI on ``host:port`` and block until interrupted."""
-    work_dir = Path(tempfile.mkdtemp(prefix="rag-ui-"))
-    try:
-        prepare_environment(work_dir)
-        actions = WebActions(settings, work_dir)
-        actions.warm_up()
-        build_app(settings, actions).launch(**launch_options(host, port, settings))
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def _generator_value(settings: Settings) -> str:
@@ -102,7 +96,9 @@ def build_app(settings: Settings, actions: WebActions | None = None) -> gradio.B
     with gr.Blocks(title="rag · reading room", analytics_enabled=False) as app:
         gr.HTML(
             '<div class="rag-masthead"><h1>Reading room</h1>'
-            "<p>Ask your articles a question or have them briefed; every sentence points to its source.</p></div>",
+            "<p>Ask your articles a question or have them briefed; every sentence points to its source. "
+            '<a class="rag-api-link" href="/api/v1/openapi.json" title="The JSON HTTP API (OpenAPI document)">'
+            "HTTP API</a></p></div>",
             js_on_load=None,
         )
         with gr.Tabs():
@@ -122,9 +118,10 @@ def build_app(settings: Settings, actions: WebActions | None = None) -> gradio.B
             ]
             return [view.rows, *updates, view.status]
 
-        app.load(refresh, inputs=pickers, outputs=refresh_outputs, api_name="library", concurrency_limit=None)
+        app.load(refresh, inputs=pickers, outputs=refresh_outputs, api_name="library", api_visibility=PRIVATE,
+                 concurrency_limit=None)
         for trigger in library_tab["writes"]:
-            trigger.then(refresh, inputs=pickers, outputs=refresh_outputs, api_visibility="private",
+            trigger.then(refresh, inputs=pickers, outputs=refresh_outputs, api_visibility=PRIVATE,
                          concurrency_limit=None)
     app.queue(default_concurrency_limit=1, max_size=QUEUE_MAX_SIZE)
     return app
@@ -160,7 +157,8 @@ def _ask_tab(gr: Any, actions: WebActions, generator_choices: list, generator: s
         return _answer_outputs(actions.ask(q, doc_ids, generator_name))
 
     gr.on([button.click, question.submit], on_ask, inputs=[question, docs, gen], outputs=[answer, sources, badge],
-          api_name="ask", concurrency_limit=GENERATE_CONCURRENCY, concurrency_id="generate", show_progress_on=[answer])
+          api_name="ask", api_visibility=PRIVATE, concurrency_limit=GENERATE_CONCURRENCY, concurrency_id="generate",
+          show_progress_on=[answer])
     return {"docs": docs}
 
 
@@ -194,7 +192,8 @@ def _brief_tab(gr: Any, actions: WebActions, generator_choices: list, generator:
         return [*_answer_outputs(view), view.extra, file]
 
     button.click(on_brief, inputs=[docs, topic, length, gen], outputs=[answer, sources, badge, coverage, download],
-                 api_name="brief", concurrency_limit=GENERATE_CONCURRENCY, concurrency_id="generate",
+                 api_name="brief", api_visibility=PRIVATE, concurrency_limit=GENERATE_CONCURRENCY,
+                 concurrency_id="generate",
                  show_progress_on=[answer])
     return {"docs": docs}
 
@@ -206,9 +205,11 @@ def _library_tab(gr: Any, actions: WebActions, settings: Settings) -> dict[str, 
             with gr.Column(scale=3):
                 upload = gr.File(label=f"Add articles: .txt, .md, .html or .pdf, up to {limit} each",
                                  file_count="multiple", file_types=UPLOAD_TYPES, elem_id="library-upload")
+                gr.HTML(f'<p class="rag-limits">{markup(limits_help(settings.max_file_bytes))}</p>',
+                        js_on_load=None, elem_id="upload-limits")
                 with gr.Accordion("Or paste an article", open=False):
                     paste_title = gr.Textbox(label="Title (optional)", elem_id="paste-title")
-                    paste_text = gr.Textbox(label="Text", lines=8, elem_id="paste-text")
+                    paste_text = gr.Textbox(label=f"Text (up to {limit})", lines=8, elem_id="paste-text")
                     paste_button = gr.Button("Add pasted text", elem_id="paste-button")
                 ingest_msg = gr.HTML(js_on_load=None, elem_id="ingest-message")
             with gr.Column(scale=2):
@@ -243,10 +244,14 @@ def _library_events(gr: Any, actions: WebActions, c: dict[str, Any]) -> list[Any
     write = {"concurrency_id": "write", "concurrency_limit": 1}
     return [
         c["upload"].upload(on_upload, inputs=[c["upload"]], outputs=[c["ingest_msg"], c["upload"]],
-                           api_name="upload", **write),
+                           api_name="upload", api_visibility=PRIVATE, **write),
         c["paste_button"].click(on_paste, inputs=[c["paste_text"], c["paste_title"]],
                                 outputs=[c["ingest_msg"], c["paste_text"], c["paste_title"]], api_name="paste",
+                                api_visibility=PRIVATE,
                                 **write),
         c["delete_button"].click(actions.delete, inputs=[c["delete_pick"]], outputs=[c["delete_msg"]],
-                                 api_name="delete", **write),
+                                 api_name="delete", api_visibility=PRIVATE, **write),
     ]
+
+
+__all__ = ["GENERATE_CONCURRENCY", "WebActions", "build_app", "mount_options", "prepare_environment"]

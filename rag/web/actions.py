@@ -32,6 +32,7 @@ from rag.errors import BadInputError, RagError
 from rag.generation.registry import check_name
 from rag.ingest import PDF_SIZE_FACTOR, READERS, check_file, read_file
 from rag.ingest.identity import with_source
+from rag.ingest.limits import check_text_size
 from rag.ingest.text import text_document
 from rag.render import answer_markdown
 from rag.settings import Settings
@@ -219,9 +220,13 @@ class WebActions:
         return self._add(documents, problems, report)
 
     def ingest_text(self, text: str, title: str | None = None, report: Report = _quiet) -> IngestOutcome:
-        """Add pasted text as one document (it replaces nothing: pasted text has no lasting name)."""
+        """Add pasted text as one document (it replaces nothing: pasted text has no lasting name).
+
+        Text over ``Settings.max_file_bytes`` (in UTF-8) is refused before anything is embedded.
+        """
         title = (title or "").strip()[:LABEL_MAX_CHARS] or None
         try:
+            check_text_size(text or "", self.settings.max_file_bytes, PASTED_SOURCE)
             document = text_document(text or "", source=PASTED_SOURCE, title_hint="Pasted text", title=title)
         except BadInputError as e:
             return IngestOutcome(refused=str(e).replace(f"{PASTED_SOURCE}: ", "", 1))

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from typing import TYPE_CHECKING, Mapping, Sequence
 
+from rag.escaping import human_bytes
 from rag.types import Answer, Citation, Document, DocumentInfo, IndexStatus, Sentence
 
 if TYPE_CHECKING:
@@ -35,10 +37,22 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def markup(text: str) -> str:
+    """Our own messages' one bit of Markdown, inline code (`rag models`), as HTML; the rest escaped.
+
+    >>> markup("see `rag models` to add <one>")
+    'see <code>rag models</code> to add &lt;one&gt;'
+    """
+    return _CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", esc(text))
+
+
 def message_html(text: str, kind: str = "info") -> str:
-    """A short notice; ``kind`` is "info", "ok" or "error"."""
+    """A short notice (inline `code` rendered, everything else escaped); ``kind`` is "info", "ok" or "error"."""
     role = ' role="alert"' if kind == "error" else ""
-    return f'<div class="rag-msg rag-msg-{esc(kind)}"{role}>{esc(text)}</div>'
+    return f'<div class="rag-msg rag-msg-{esc(kind)}"{role}>{markup(text)}</div>'
 
 
 # -- answers ------------------------------------------------------------------
@@ -83,7 +97,7 @@ def answer_html(answer: Answer, prefix: str) -> str:
         if answer.short_answer:
             short = f'<span class="rag-label">Short answer</span> {esc(answer.short_answer)}'
             body = f'<p class="rag-short">{short}</p>{body}'
-    notice = f'<p class="rag-notice">{esc(answer.notice)}</p>' if answer.notice else ""
+    notice = f'<p class="rag-notice">{markup(answer.notice)}</p>' if answer.notice else ""
     return f'<div class="rag-answer">{body}{notice}</div>'
 
 
@@ -133,9 +147,9 @@ def _marked(text: str, start: int, end: int, left: int, right: int) -> str:
 
 
 def source_card(citation: Citation, document: Document | None, prefix: str) -> str:
-    """One cited passage inside its surrounding text, the quote highlighted."""
+    """One cited passage inside its surrounding text, the quote highlighted (its document's title is above it)."""
     c = citation
-    meta = [esc(c.source)]
+    meta = []
     if c.page:
         meta.append(f"page {c.page}")
     meta.append(f"characters {c.start}\u2013{c.end}")
@@ -154,18 +168,31 @@ def source_card(citation: Citation, document: Document | None, prefix: str) -> s
         context, full = f'<mark class="rag-quote">{esc(c.quote)}</mark>', ""
     return (
         f'<article class="rag-source" id="{prefix}-src-{c.n}" data-doc="{esc(c.doc_id)}">'
-        f'<header><span class="rag-n">[{c.n}]</span> <span class="rag-title">{esc(c.title)}</span></header>'
-        f'<p class="rag-meta">{META_SEP.join(meta)}</p>'
+        f'<p class="rag-meta"><span class="rag-n">[{c.n}]</span> {META_SEP.join(meta)}</p>'
         f'<div class="rag-text rag-context">{context}</div>{full}</article>'
     )
 
 
 def sources_html(answer: Answer, documents: Mapping[str, Document], prefix: str) -> str:
-    """The sources panel: one card per citation, in marker order."""
+    """The sources panel: each document's title and source once, all its cited passages under it.
+
+    Documents come in the order of their first marker, passages in marker order within each.
+    """
     if not answer.citations:
         return EMPTY_SOURCES
-    cards = "".join(source_card(c, documents.get(c.doc_id), prefix) for c in answer.citations)
-    return f'<div class="rag-sources">{cards}</div>'
+    by_doc: dict[str, list[Citation]] = {}
+    for citation in sorted(answer.citations, key=lambda c: c.n):
+        by_doc.setdefault(citation.doc_id, []).append(citation)
+    groups = []
+    for doc_id, citations in by_doc.items():
+        first = citations[0]
+        cards = "".join(source_card(c, documents.get(doc_id), prefix) for c in citations)
+        groups.append(
+            f'<section class="rag-doc" data-doc="{esc(doc_id)}"><header class="rag-doc-head">'
+            f'<span class="rag-title">{esc(first.title)}</span>'
+            f'<span class="rag-doc-source">{esc(first.source)}</span></header>{cards}</section>'
+        )
+    return f'<div class="rag-sources">{"".join(groups)}</div>'
 
 
 # -- library --------------------------------------------------------------------
@@ -206,9 +233,9 @@ def status_html(status: IndexStatus, generators: GeneratorInfo, index_dir: str) 
         ("Vector index", f"{status.index_kind}, {status.vectors:,} vectors"),
         ("Answers written by", generators.auto_uses),
         ("Seq2seq model", f"{generators.seq2seq_model}: {generators.availability}"),
-        ("Index folder", f"{index_dir} ({status.disk_bytes / 1e6:.1f} MB)"),
+        ("Index folder", f"{index_dir} ({human_bytes(status.disk_bytes)})"),
     ]
-    items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{markup(v)}</dd>" for k, v in rows)
     return f'<dl class="rag-status">{items}</dl>'
 
 

@@ -42,11 +42,21 @@ SERIF = "Charter, 'Iowan Old Style', Georgia, 'Palatino Linotype', 'Book Antiqua
 
 CSS = """
 
-.gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
+/* One width on every tab and in every state: the container fills the window up to 1280px
+   instead of shrinking to its content (Gradio's default makes it grow after an answer). */
+.gradio-container { width: 100% !important; max-width: 1280px !important; margin: 0 auto !important;
+  box-sizing: border-box; }
+.gradio-container .tabs, .gradio-container .tabitem { width: 100%; }
+.rag-answer code, .rag-msg code, .rag-status code, .rag-notice code, .rag-limits code {
+  font-family: 'IBM Plex Mono', ui-monospace, monospace; font-size: 0.88em; background: #ece6da;
+  border-radius: 3px; padding: 0 3px; }
+.rag-limits { font-size: 0.8rem; color: #7a6f5f; margin: 2px 0 6px; white-space: pre-line; }
 .rag-masthead { padding: 18px 4px 6px; border-bottom: 1px solid #e4ddcf; margin-bottom: 6px; }
 .rag-masthead h1 { font-family: SERIF_STACK; font-weight: 600; font-size: 1.9rem;
   margin: 0; color: #1f2a24; letter-spacing: 0.01em; }
 .rag-masthead p { margin: 4px 0 0; color: #6b6358; }
+.rag-masthead a.rag-api-link { float: right; font-size: 0.85rem; color: #1f5f4a; text-decoration: none; }
+.rag-masthead a.rag-api-link:hover { text-decoration: underline; }
 
 .rag-answer, .rag-text { font-family: SERIF_STACK; color: #22201c; }
 .rag-answer { font-size: 1.08rem; line-height: 1.7; padding: 4px 2px; }
@@ -73,14 +83,17 @@ a.rag-cite:hover { text-decoration: underline; background: #e3efe8; border-radiu
 .rag-badge .rag-badge-gen { background: #1f5f4a; color: #fff; font-weight: 600; }
 .rag-badge .rag-badge-model { font-family: 'IBM Plex Mono', monospace; font-size: 0.76rem; }
 
-.rag-sources { display: flex; flex-direction: column; gap: 12px; max-height: 72vh; overflow-y: auto;
-  padding-right: 4px; }
+/* The sources panel grows with its cards (the page scrolls), so no card is ever cut off. */
+.rag-sources { display: flex; flex-direction: column; gap: 14px; }
+.rag-doc { display: flex; flex-direction: column; gap: 8px; }
+.rag-doc-head { font-family: SERIF_STACK; font-weight: 600; color: #1f2a24; display: flex; flex-direction: column; }
+.rag-doc-source { font-family: 'Source Sans Pro', sans-serif; font-weight: 400; font-size: 0.8rem; color: #7a6f5f;
+  word-break: break-all; }
 .rag-sources.rag-empty { color: #9a8f80; font-style: italic; padding: 12px 4px; }
 .rag-source { background: #fffdf8; border: 1px solid #e4ddcf; border-left: 4px solid #c9bfae;
   border-radius: 6px; padding: 10px 14px; scroll-margin-top: 12px; transition: border-color 0.3s, box-shadow 0.3s; }
 .rag-source:target { border-left-color: #1f5f4a; box-shadow: 0 0 0 2px #cfe3d8; }
-.rag-source header { font-family: SERIF_STACK; font-weight: 600; color: #1f2a24; }
-.rag-source .rag-n { color: #1f5f4a; }
+.rag-source .rag-n { color: #1f5f4a; font-weight: 600; }
 .rag-meta { font-size: 0.8rem; color: #7a6f5f; margin: 2px 0 8px; word-break: break-all; }
 .rag-text { white-space: pre-wrap; font-size: 0.97rem; line-height: 1.6; }
 mark.rag-quote { background: #fbe7a6; color: inherit; padding: 1px 0; border-radius: 2px;
@@ -100,6 +113,7 @@ mark.rag-quote { background: #fbe7a6; color: inherit; padding: 1px 0; border-rad
   color: #1f2a24; margin: 4px 0 0; }
 #library-table table, #library-table td, #library-table th, #library-table span {
   font-family: 'Source Sans Pro', ui-sans-serif, system-ui, sans-serif !important; }
+#library-table th, #library-table th * { white-space: nowrap !important; overflow: hidden; text-overflow: ellipsis; }
 .rag-status { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0;
   font-size: 0.9rem; }
 .rag-status dt { color: #7a6f5f; }
