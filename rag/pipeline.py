@@ -1,8 +1,10 @@
 """ask() and brief(): the one place that wires retrieval, generation and citations.
 
 Data flows one way: question -> hits -> passages -> generator draft ->
-citations -> Answer. The relevance gate (abstain when no retrieved passage is
-close enough to the question) is applied here, the same for every generator.
+citations -> Answer. The abstention gate is applied here, the same for every
+generator: a calibrated probability that the answer is right, from the
+generator's own confidence (when it has one) and how close the question came
+to this collection (rag/generation/confidence.py).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import numpy as np
 
 from rag.citations import CitationBuilder, attach
 from rag.generation.base import Length
+from rag.generation.confidence import answer_probability, retrieval_signals, should_abstain
 from rag.generation.registry import fallback_notice, make_generator, resolve_name
 from rag.index import Index
-from rag.retrieval import search
+from rag.retrieval import dense_search, search
 from rag.types import Answer, Coverage, Document, Draft, DraftSentence, Passage, Sentence
 
 ABSTAIN_TEXT = "The articles do not answer this question."
@@ -54,7 +57,8 @@ def _render(sentences: Sequence[Sentence], sections: Sequence[str]) -> str:
 
 
 def _finish(
-    index: Index, draft: Draft, passages: Sequence[Passage], name: str, model: str, timings: dict[str, float]
+    index: Index, draft: Draft, passages: Sequence[Passage], name: str, model: str, timings: dict[str, float],
+    confidence: float | None = None,
 ) -> Answer:
     settings = index.settings
     if draft.abstained or not draft.sentences:
@@ -74,7 +78,22 @@ def _finish(
         short_answer=short,
         timings=timings,
         notice=fallback_notice(settings, name),
+        confidence=confidence,
+        short_answer_confidence=_short_confidence(draft, confidence),
     )
+
+
+def _short_confidence(draft: Draft, confidence: float | None) -> float | None:
+    """The short answer is no surer than the answer it comes from."""
+    if draft.short_answer is None or draft.short_confidence is None:
+        return None
+    return min(draft.short_confidence, confidence) if confidence is not None else draft.short_confidence
+
+
+def _background(index: Index, question: str, doc_ids: Sequence[str] | None) -> list[float]:
+    """Cosines of the question's nearest chunks in this collection (a wider pool than k)."""
+    allowed = index.store.chunk_ids(doc_ids) if doc_ids else None
+    return [score for _, score in dense_search(index, question, index.settings.retrieval_candidates, allowed)]
 
 
 def _abstain(index: Index, name: str, model: str, timings: dict[str, float], text: str = ABSTAIN_TEXT) -> Answer:
@@ -92,8 +111,7 @@ def ask(index: Index, question: str, doc_ids: Sequence[str] | None = None, k: in
     generator = make_generator(settings, index.embedder)
     hits = search(index, question, k=k or settings.top_k, doc_ids=doc_ids)
     timings = {"retrieve_s": time.perf_counter() - started}
-    relevance = _relevance(index, question, [h.chunk.id for h in hits])
-    if not hits or float(relevance.max()) < settings.abstain_threshold:
+    if not hits:
         timings["total_s"] = time.perf_counter() - started
         return _abstain(index, name, generator.model_id, timings)
     documents = _documents(index, [h.chunk.doc_id for h in hits])
@@ -101,7 +119,12 @@ def ask(index: Index, question: str, doc_ids: Sequence[str] | None = None, k: in
     generating = time.perf_counter()
     draft = generator.answer(question, passages)
     timings["generate_s"] = time.perf_counter() - generating
-    answer = _finish(index, draft, passages, name, generator.model_id, timings)
+    signals = retrieval_signals([h.score for h in hits], _background(index, question, doc_ids))
+    probability = answer_probability(draft.confidence, signals)
+    if draft.abstained or should_abstain(probability, draft.confidence):
+        timings["total_s"] = time.perf_counter() - started
+        return _abstain(index, name, generator.model_id, timings)
+    answer = _finish(index, draft, passages, name, generator.model_id, timings, probability)
     timings["total_s"] = time.perf_counter() - started
     return answer
 

@@ -11,6 +11,7 @@ import textwrap
 from dataclasses import asdict
 from typing import Any, Sequence
 
+from rag.generation.confidence import describe
 from rag.types import Answer, Document, DocumentInfo, Hit
 
 
@@ -45,6 +46,10 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "model": answer.model,
         "abstained": answer.abstained,
         "notice": answer.notice,
+        "confidence": _rounded(answer.confidence),
+        "confidence_label": describe(answer.confidence),
+        "short_answer_confidence": _rounded(answer.short_answer_confidence),
+        "short_answer_label": describe(answer.short_answer_confidence),
         "sentences": [
             {"text": s.text, "citations": list(s.citations), "supported": s.supported} for s in answer.sentences
         ],
@@ -58,6 +63,25 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "coverage": [asdict(c) for c in answer.coverage],
         "timings": {k: round(v, 4) for k, v in answer.timings.items()},
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def short_answer_line(answer: Answer) -> str:
+    """"Short answer (likely): X" or "Short answer (uncertain): X"; never a bare guess."""
+    if not answer.short_answer or answer.abstained:
+        return ""
+    label = describe(answer.short_answer_confidence) or "uncertain"
+    return f"Short answer ({label}): {answer.short_answer}"
+
+
+def confidence_line(answer: Answer) -> str:
+    """"Answer: likely right (0.82)" for answers that carry a confidence."""
+    if answer.confidence is None or answer.abstained:
+        return ""
+    return f"Answer: {describe(answer.confidence)} right ({answer.confidence:.2f})"
 
 
 def hits_text(hits: Sequence[Hit], width: int = 100) -> str:
@@ -97,9 +121,11 @@ def sources_text(answer: Answer, width: int = 100) -> str:
 def answer_text(answer: Answer) -> str:
     """The answer, its sources, and which generator wrote it."""
     parts = []
-    if answer.short_answer and not answer.abstained:
-        parts.append(f"Short answer: {answer.short_answer}\n")
+    if short_answer_line(answer):
+        parts.append(short_answer_line(answer) + "\n")
     parts.append(answer.text)
+    if confidence_line(answer):
+        parts.append(confidence_line(answer))
     if answer.citations:
         parts.append("\nSources:\n" + sources_text(answer))
     if answer.coverage:

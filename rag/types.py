@@ -112,6 +112,10 @@ class Answer:
     coverage: tuple[Coverage, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
     notice: str = ""
+    # Calibrated probabilities (0-1) that the answer as a whole, and the short answer, are right;
+    # None when nothing estimates them (briefings, abstentions, a short answer not given).
+    confidence: float | None = None
+    short_answer_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,9 @@ class Draft:
     sentences: tuple[DraftSentence, ...]
     short_answer: DraftSentence | None = None
     abstained: bool = False
+    # The generator's own estimates (0-1) that its answer, and its short answer, are right.
+    confidence: float | None = None
+    short_confidence: float | None = None
 
 
 @dataclass(frozen=True)

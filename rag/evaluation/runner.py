@@ -40,6 +40,7 @@ from rag.evaluation.metrics import (
     rouge_scores,
     token_f1,
 )
+from rag.generation.confidence import describe
 from rag.generation.registry import make_generator, resolve_name
 from rag.index import Index
 from rag.ingest.text import text_document
@@ -87,6 +88,8 @@ class QAItemResult:
     citations: int
     valid_citations: int
     latency_s: float
+    confidence: float | None = None  # the answer's calibrated confidence (None: abstained or not estimated)
+    short_answer_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,11 @@ class QAScores:
     latency_p50_s: float
     latency_p95_s: float
     outcomes: Mapping[str, int]
+    # Calibration of short answers on answerable questions: share marked "likely", and the exact
+    # match of those marked "likely" and of those marked "uncertain" (None when there are none).
+    likely_share: float | None = None
+    exact_when_likely: float | None = None
+    exact_when_uncertain: float | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +171,8 @@ class SummaryReport:
     articles: int
     rows: tuple[SummaryRow, ...]
     items: tuple[SummaryItemResult, ...]
+    # Per dataset named in the file (empty when the file names none): (dataset, articles, rag's row, Lead-3's).
+    by_dataset: tuple[tuple[str, int, SummaryRow, SummaryRow], ...] = ()
 
 
 # -- shared helpers -------------------------------------------------------------
@@ -268,7 +278,20 @@ def score_question(index: Index, item: QAItem, document: Document, k: int) -> QA
         recall_at_k=recall_at_k(flags, k) if answerable else None,
         hit_rank=_first_rank(flags), own_document_rank=_first_rank(own),
         citations=len(answer.citations), valid_citations=valid_citations(index, answer), latency_s=latency,
+        confidence=answer.confidence, short_answer_confidence=answer.short_answer_confidence,
     )
+
+
+def _calibration(answerable: Sequence[QAItemResult]) -> dict[str, float | None]:
+    """How often short answers marked likely / uncertain are exactly right."""
+    shorts = [i for i in answerable if i.short_answer is not None and i.short_answer_confidence is not None]
+    likely = [float(i.exact_match or 0.0) for i in shorts if describe(i.short_answer_confidence) == "likely"]
+    uncertain = [float(i.exact_match or 0.0) for i in shorts if describe(i.short_answer_confidence) == "uncertain"]
+    return {
+        "likely_share": len(likely) / len(shorts) if shorts else None,
+        "exact_when_likely": mean(likely) if likely else None,
+        "exact_when_uncertain": mean(uncertain) if uncertain else None,
+    }
 
 
 def qa_scores(items: Sequence[QAItemResult]) -> QAScores:
@@ -290,6 +313,7 @@ def qa_scores(items: Sequence[QAItemResult]) -> QAScores:
         wrong_abstention=mean([float(i.abstained) for i in answerable]) if answerable else None,
         latency_p50_s=percentile(latencies, 50), latency_p95_s=percentile(latencies, 95),
         outcomes={name: counts[name] for name in OUTCOMES if counts[name]},
+        **_calibration(answerable),
     )
 
 
@@ -371,7 +395,14 @@ def run_summaries(
             results.append(summarize_article(index, item, documents[item.id]))
             if progress:
                 progress(done, len(chosen))
+    datasets = dict.fromkeys(i.dataset for i in chosen if i.dataset)
+    by_dataset = tuple(
+        (name, len(part), *summary_rows(generator, part))
+        for name in datasets
+        for part in [[r for r, i in zip(results, chosen) if i.dataset == name]]
+    )
     return SummaryReport(
         file=str(path), requested_generator=settings.generator, generator=generator, model=model,
         articles=len(results), rows=summary_rows(generator, results), items=tuple(results),
+        by_dataset=by_dataset if len(datasets) > 1 else (),
     )
