@@ -345,7 +345,8 @@ def main() -> int:
         reader = fit_confidence(records)
         gate = fit_gate(records)
         gate = GateModels(gate.reader, gate.retrieval, report["gate_threshold"], report["gate_retrieval_threshold"])
-        source = args.file.as_posix().replace(str(ROOT.parent), "..")
+        posix = args.file.resolve().as_posix()
+        source = "../shared/devsets/" + args.file.name if "/shared/devsets/" in posix else args.file.as_posix()
         WEIGHTS_FILE.write_text(render(reader, gate, {k: float(v) for k, v in report.items()}, source), encoding="utf-8")
         print(f"wrote {WEIGHTS_FILE}")
     return 0

@@ -125,6 +125,8 @@ def _noun_phrase(words: list[str]) -> list[str]:
         if word.endswith("s") and following in _PREPOSITION and out:
             break  # "which product features the ...", "which range lies to ...": a verb
         out.append(re.sub(r"['’]s?$", "", word))
+        if re.search(r"['’]s?$", word):
+            continue  # a possessive: the head comes after it ("the country's inflation rate")
         if word.endswith("s") and len(word) > 3 and word.islower() and not word.endswith("ss"):
             break  # a plural noun ends the phrase: "how many boroughs comprise ..."
     return out
