@@ -133,7 +133,10 @@ def _type_flags(qtype: QuestionType, span: Span) -> tuple[float, float]:
         if "date" not in fams:
             return 0.0, 1.0
         return (float(bool(_YEAR.search(text))), 0.0) if qtype.kind == "year" else (1.0, 0.0)
-    if family in ("person", "place", "name"):
+    if family == "person":  # a person is named with two words or more ("Tom Reyes", not "Roman")
+        named = "name" in fams and len(text.split()) >= 2 and not re.search(r"\d", text)
+        return float(named), float(bool(fams & {"number", "date"}) and "name" not in fams)
+    if family in ("place", "name"):
         return float("name" in fams), float(bool(fams & {"number", "date"}) and "name" not in fams)
     return 0.0, 0.0
 

@@ -13,8 +13,10 @@ Three sources, all offsets into the sentence (so a short answer is an exact quot
 
 Each candidate carries the answer families it can belong to (number, date,
 person, place, name, phrase; see rag/generation/question.py). Candidates made
-only of words the question already contains are dropped. Named-entity and
-parsing models are left out.
+only of words the question already contains are dropped, and so is a date
+right after a reporting verb ("said on Wednesday" dates the report, not the
+event) unless the question asks what was said. Named-entity and parsing
+models are left out.
 
 >>> [c.text for c in candidates("It cost 8.5 million Swiss francs in 911.", "What did it cost?")]
 ['cost 8.5 million Swiss francs', '8.5 million Swiss francs', 'Swiss', '911']
@@ -93,6 +95,9 @@ _LEADING_FUNCTION_WORD = re.compile(
 )
 _CALENDAR_WORD = re.compile(rf"^(?:{_WEEKDAY}|{_MONTH})$")
 _TITLE = re.compile(r"^(?:Mr|Mrs|Ms|Dr|Prof|Sir|Lady|Lord|Mayor|President|Premier|Minister|King|Queen|Senator|Judge)\.?\s")
+# "said on Wednesday": in news, a date right after a reporting verb dates the report, not the event.
+_REPORTED = re.compile(r"\b(?:said|says|announced|reported|told|confirmed|stated|added)\s+(?:on\s+|late\s+|early\s+)?$", re.I)
+_REPORTING_QUESTION = re.compile(r"\b(?:say|said|announce|report|tell|told|confirm|state)", re.I)
 _TOKEN = re.compile(r"(?:[$€£¥]\s?)?\d(?:[\d,.]*\d)?%?|[^\W_][\w’'&-]*")
 _JOINERS = frozenset({"of", "and", "the", "of the", "and the", "de", "on", "for"})
 MAX_CANDIDATE_WORDS = 10
@@ -282,6 +287,8 @@ def candidates(sentence: str, question: str = "") -> list[Span]:
     for (start, end), fams in sorted(spans.items()):
         text = sentence[start:end]
         if end <= start or len(text.split()) > MAX_CANDIDATE_WORDS or _only_question_words(text, question_terms):
+            continue
+        if "date" in fams and _REPORTED.search(sentence[:start]) and not _REPORTING_QUESTION.search(question):
             continue
         out.append(Span(start, end, text, _families(text, fams, at_start=not sentence[:start].strip())))
     return out
