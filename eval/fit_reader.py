@@ -40,10 +40,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rag.evaluation.metrics import contains_answer, exact_match, token_f1  # noqa: E402
-from rag.generation.answer_choice import CONFIDENCE_FEATURES, choose, sentence_rows, weigh  # noqa: E402
+from rag.generation.answer_choice import (  # noqa: E402
+    CONFIDENCE_FEATURES, SENTENCE_MODEL_FEATURES, choose, sentence_rows, weigh,
+)
 from rag.generation.confidence import gate_row, retrieval_signals  # noqa: E402
 from rag.generation.logistic import LogisticModel, fit, fit_ranker  # noqa: E402
-from rag.generation.reader import CLOZE_FEATURE, SENTENCE_FEATURES, SPAN_FEATURES, Reading, read  # noqa: E402
+from rag.generation.reader import CLOZE_FEATURE, SPAN_FEATURES, Reading, read  # noqa: E402
 from rag.generation.weights import GateModels, ReaderModels  # noqa: E402
 
 ANSWERED_SHARE = 0.95
@@ -113,13 +115,13 @@ def fit_ranking(train: list[dict[str, Any]]) -> ReaderModels:
     answerable = [r for r in train if r["answers"] and usable(r)]
     span = fit_ranker(SPAN_NAMES, [r["in"]["reading"].span_columns(SPAN_NAMES) for r in answerable],
                       [span_targets(r["in"]["reading"], r["answers"]) for r in answerable], l2=L2)
-    flat = ReaderModels(span, _flat((*SENTENCE_FEATURES, "best_span")), _flat(CONFIDENCE_FEATURES), _flat(CONFIDENCE_FEATURES))
+    flat = ReaderModels(span, _flat(SENTENCE_MODEL_FEATURES), _flat(CONFIDENCE_FEATURES), _flat(CONFIDENCE_FEATURES))
     groups, targets = [], []
     for r in answerable:
         reading = r["in"]["reading"]
         groups.append(sentence_rows(reading, span.logit(reading.span_columns(SPAN_NAMES)), flat))
         targets.append(sentence_targets(reading, r["answers"]))
-    sentence = fit_ranker((*SENTENCE_FEATURES, "best_span"), groups, targets, l2=L2)
+    sentence = fit_ranker(SENTENCE_MODEL_FEATURES, groups, targets, l2=L2)
     return ReaderModels(span, sentence, flat.short, flat.answer)
 
 

@@ -47,13 +47,19 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
+SENTENCE_MODEL_FEATURES = ("cos", "lex", "passage", "best_span", "typed")
+
+
 def sentence_rows(reading: Reading, span_logits: np.ndarray, models: ReaderModels = READER) -> np.ndarray:
-    """Sentence-model features of the closely read sentences: relevance plus best span score."""
+    """Sentence-model features of the closely read sentences: relevance, best span score, and
+    whether a span of the kind asked for is there at all (a "who" sentence that names nobody loses)."""
     owner = np.array([i for i, _, _ in reading.spans])
+    typed = reading.span_columns(("type_match",))[:, 0] if len(reading.spans) else np.zeros(0)
     rows = []
     for i in reading.pool:
-        mine = span_logits[owner == i] if len(owner) else np.zeros(0)
-        rows.append([*reading.sentence_features[i], float(mine.max()) if len(mine) else models.no_span_logit])
+        mine = owner == i if len(owner) else np.zeros(0, dtype=bool)
+        best = float(span_logits[mine].max()) if mine.any() else models.no_span_logit
+        rows.append([*reading.sentence_features[i], best, float(typed[mine].max()) if mine.any() else 0.0])
     return np.array(rows)
 
 
@@ -68,8 +74,9 @@ class Evidence:
 
 CONFIDENCE_FEATURES = (
     "sentence_p", "span_p", "span_margin", "cos", "lex", "best_cosine", "names_missing", "terms_missing",
-    "names_unmatched", "numbers_unmatched",
+    "names_unmatched", "numbers_unmatched", "type_missing",
 )
+TYPED_FAMILIES = ("number", "date", "person", "place", "name")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w’'-]+")
 
@@ -127,9 +134,11 @@ def weigh(reading: Reading, models: ReaderModels = READER) -> Evidence:
     if len(order) > 1 and sentence_p[top] < models.second_sentence_below:
         cited.append(reading.sentences[reading.pool[int(order[1])]])
     i = reading.pool[top]
+    typed = reading.span_columns(("type_match",))[k, 0] if k is not None else 0.0
+    type_missing = float(reading.qtype.family in TYPED_FAMILIES and typed < 1.0)  # asked "who", names nobody
     features = np.array([[float(sentence_p[top]), span_p, margin, reading.sentence_features[i, 0],
                           reading.sentence_features[i, 1], reading.best_cosine, *coverage(reading),
-                          *unmatched(reading.question, " ".join(c.text for c in cited))]])
+                          *unmatched(reading.question, " ".join(c.text for c in cited)), type_missing]])
     return Evidence(tuple(dict.fromkeys(cited)), short, features)
 
 

@@ -12,22 +12,22 @@ from dataclasses import dataclass
 from rag.generation.logistic import LogisticModel
 
 # Cross-validated by article when these weights were made (shares, not percentages):
-#   exact_match: 0.3546
-#   f1: 0.4902
-#   containment: 0.8008
-#   cited_sentences: 1.2669
-#   gate_threshold: 0.1470
+#   exact_match: 0.3586
+#   f1: 0.4867
+#   containment: 0.7928
+#   cited_sentences: 1.2629
+#   gate_threshold: 0.1542
 #   gate_abstain_answerable: 0.0478
 #   gate_abstain_unanswerable: 0.1299
 #   gate_abstain_off: 0.9573
-#   gate_retrieval_threshold: 0.1056
+#   gate_retrieval_threshold: 0.1044
 #   gate_retrieval_abstain_answerable: 0.0478
-#   gate_retrieval_abstain_unanswerable: 0.0779
-#   gate_retrieval_abstain_off: 0.8201
-#   likely_n: 57.0000
-#   likely_exact: 0.7719
-#   uncertain_n: 194.0000
-#   uncertain_exact: 0.2320
+#   gate_retrieval_abstain_unanswerable: 0.0649
+#   gate_retrieval_abstain_off: 0.8140
+#   likely_n: 66.0000
+#   likely_exact: 0.7273
+#   uncertain_n: 185.0000
+#   uncertain_exact: 0.2270
 
 
 @dataclass(frozen=True)
@@ -62,42 +62,42 @@ READER = ReaderModels(
         bias=0.0000,
     ),
     sentence=LogisticModel(
-        names=('cos', 'lex', 'passage', 'best_span'),
-        mean=(0.5022, 0.2813, 0.5114, 2.4105),
-        scale=(0.1487, 0.2637, 0.1473, 3.0495),
-        weights=(0.1613, 0.2332, 0.6297, 1.4909),
+        names=('cos', 'lex', 'passage', 'best_span', 'typed'),
+        mean=(0.5022, 0.2813, 0.5114, 2.4105, 0.6462),
+        scale=(0.1487, 0.2637, 0.1473, 3.0495, 0.4781),
+        weights=(0.2484, 0.3126, 0.6148, 1.2875, 0.2720),
         bias=0.0000,
     ),
     short=LogisticModel(
-        names=('sentence_p', 'span_p', 'span_margin', 'cos', 'lex', 'best_cosine', 'names_missing', 'terms_missing', 'names_unmatched', 'numbers_unmatched'),
-        mean=(0.5354, 0.3786, 0.7835, 0.4482, 0.3364, 0.4316, 0.5762, 0.5838, 0.6341, 0.0777),
-        scale=(0.2406, 0.2494, 1.1594, 0.2171, 0.3383, 0.2028, 0.7965, 0.3633, 0.8098, 0.3050),
-        weights=(0.9109, 0.8859, -0.0427, 0.7004, -1.0870, 0.4632, -0.7521, -0.6347, 0.2007, -0.7771),
-        bias=-3.4505,
+        names=('sentence_p', 'span_p', 'span_margin', 'cos', 'lex', 'best_cosine', 'names_missing', 'terms_missing', 'names_unmatched', 'numbers_unmatched', 'type_missing'),
+        mean=(0.5349, 0.3804, 0.7885, 0.4488, 0.3367, 0.4316, 0.5762, 0.5838, 0.6357, 0.0777, 0.0351),
+        scale=(0.2416, 0.2509, 1.1695, 0.2171, 0.3386, 0.2028, 0.7965, 0.3633, 0.8096, 0.3050, 0.1839),
+        weights=(0.7980, 0.9076, -0.0821, 0.7038, -0.9510, 0.4532, -0.7778, -0.5350, 0.1674, -0.7847, -0.1944),
+        bias=-3.3859,
     ),
     answer=LogisticModel(
-        names=('sentence_p', 'span_p', 'span_margin', 'cos', 'lex', 'best_cosine', 'names_missing', 'terms_missing', 'names_unmatched', 'numbers_unmatched'),
-        mean=(0.5354, 0.3786, 0.7835, 0.4482, 0.3364, 0.4316, 0.5762, 0.5838, 0.6341, 0.0777),
-        scale=(0.2406, 0.2494, 1.1594, 0.2171, 0.3383, 0.2028, 0.7965, 0.3633, 0.8098, 0.3050),
-        weights=(0.8004, 0.3404, -0.0731, 0.7024, -0.4322, 0.6942, -1.1062, -0.3616, -0.2774, -0.8683),
-        bias=-2.2297,
+        names=('sentence_p', 'span_p', 'span_margin', 'cos', 'lex', 'best_cosine', 'names_missing', 'terms_missing', 'names_unmatched', 'numbers_unmatched', 'type_missing'),
+        mean=(0.5349, 0.3804, 0.7885, 0.4488, 0.3367, 0.4316, 0.5762, 0.5838, 0.6357, 0.0777, 0.0351),
+        scale=(0.2416, 0.2509, 1.1695, 0.2171, 0.3386, 0.2028, 0.7965, 0.3633, 0.8096, 0.3050, 0.1839),
+        weights=(0.8232, 0.4334, -0.1574, 0.6826, -0.3739, 0.7038, -1.1184, -0.2616, -0.2810, -0.8664, -0.0433),
+        bias=-2.2422,
     ),
 )
 GATE = GateModels(
     reader=LogisticModel(
         names=('reader_logit', 'best_cosine', 'margin'),
-        mean=(-2.1979, 0.4316, 0.3282),
-        scale=(3.1177, 0.2028, 0.1583),
-        weights=(1.5652, -0.2467, 1.0172),
-        bias=-1.5827,
+        mean=(-2.2207, 0.4316, 0.3282),
+        scale=(3.1146, 0.2028, 0.1583),
+        weights=(1.6444, -0.2138, 0.9061),
+        bias=-1.6162,
     ),
     retrieval=LogisticModel(
         names=('best_cosine', 'margin'),
         mean=(0.4316, 0.3282),
         scale=(0.2028, 0.1583),
-        weights=(0.6145, 1.1691),
-        bias=-1.2965,
+        weights=(0.6306, 1.1218),
+        bias=-1.3066,
     ),
-    abstain_below=0.1470,
-    abstain_below_retrieval=0.1056,
+    abstain_below=0.1542,
+    abstain_below_retrieval=0.1044,
 )
