@@ -6,7 +6,8 @@ rag/generation/answer_choice.py (fitted weights): the answer sentence, the
 sentence it carries on into when the short answer is there, a second
 sentence when the first is not clearly the one, and a short answer span, each
 with a calibrated confidence. Yes/no questions get no short answer: the
-sentence is the evidence. A briefing is built by rag/generation/briefing.py:
+sentence is the evidence; so do "why" and "how" questions unless a span is
+likely right (their answers are clauses). A briefing is built by rag/generation/briefing.py:
 each story's lead, then its most central later sentences. Every output
 sentence is an exact quote with its span. Sentence compression and
 paraphrase are left out.
@@ -22,12 +23,16 @@ from rag.embedding import Embedder
 from rag.generation.answer_choice import choose
 from rag.generation.base import POINTS_BY_LENGTH, Length
 from rag.generation.briefing import Story, centrality, duplicates_of, share_points, stories
+from rag.generation.confidence import LIKELY_AT
 from rag.generation.reader import read
 from rag.generation.source_sentences import Candidate, sentence_candidates
 from rag.settings import Settings
 from rag.types import Document, Draft, DraftSentence, Passage, SourceSpan
 
 __all__ = ["Candidate", "ExtractiveGenerator", "sentence_candidates"]
+
+# "Why" and "how" are answered by a clause: an uncertain span of one is left out, the sentence answers.
+CLAUSE_KINDS = ("reason", "manner")
 
 
 class ExtractiveGenerator:
@@ -51,7 +56,8 @@ class ExtractiveGenerator:
         choice = choose(reading)
         sentences = tuple(DraftSentence(c.text, "answer", (c.span,)) for c in choice.sentences)
         short = None
-        if choice.short is not None:
+        clause = reading.qtype.kind in CLAUSE_KINDS and choice.short_confidence < LIKELY_AT
+        if choice.short is not None and not clause:
             holder, span = choice.short
             where = SourceSpan(holder.span.doc_id, holder.span.chunk_id, holder.span.start + span.start,
                                holder.span.start + span.end)
