@@ -46,7 +46,7 @@ from rag.generation.answer_choice import (  # noqa: E402
 from rag.generation.confidence import gate_row, retrieval_signals  # noqa: E402
 from rag.generation.logistic import LogisticModel, fit, fit_ranker  # noqa: E402
 from rag.generation.reader import CLOZE_FEATURE, SPAN_FEATURES, Reading, read  # noqa: E402
-from rag.generation.weights import GateModels, ReaderModels  # noqa: E402
+from rag.generation.reader_models import GateModels, ReaderModels  # noqa: E402
 
 ANSWERED_SHARE = 0.95
 L2 = 1.0
@@ -278,35 +278,11 @@ applied by rag/generation/answer_choice.py and rag/generation/confidence.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rag.generation.logistic import LogisticModel
+from rag.generation.reader_models import GateModels, ReaderModels
 
 # Cross-validated by article when these weights were made (shares, not percentages):
 {summary}
-
-
-@dataclass(frozen=True)
-class ReaderModels:
-    """The models rag/generation/answer_choice.py applies, and its fixed numbers."""
-
-    span: LogisticModel
-    sentence: LogisticModel
-    short: LogisticModel
-    answer: LogisticModel
-    second_sentence_below: float = 0.5  # cite the runner-up sentence too when the best is no better than a coin flip
-    no_span_logit: float = -10.0  # best-span score of a sentence with no candidate span
-    lone_span_margin: float = 5.0  # margin of a span with no rival in its sentence
-
-
-@dataclass(frozen=True)
-class GateModels:
-    """P(answer right) from the reader and retrieval, and where to abstain."""
-
-    reader: LogisticModel
-    retrieval: LogisticModel
-    abstain_below: float
-    abstain_below_retrieval: float
 
 
 READER = ReaderModels(

@@ -3,8 +3,6 @@ on articles nobody tuned for (tests/data/newcomers/), with the real MiniLM."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from conftest import DATA

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.generation.reader import Reading
-from rag.generation.weights import READER, ReaderModels
+from rag.generation.reader_models import ReaderModels
+from rag.generation.weights import READER
 from rag.generation.source_sentences import Candidate
 from rag.generation.spans import Span
 from rag.tokens import content_terms, idf_weights

@@ -24,7 +24,8 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.generation.weights import GATE, GateModels
+from rag.generation.reader_models import GateModels
+from rag.generation.weights import GATE
 
 LIKELY_AT = 0.5
 

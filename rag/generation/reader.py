@@ -40,7 +40,7 @@ import numpy as np
 from rag.embedding import Embedder
 from rag.generation.question import QuestionType, classify, head_or_default
 from rag.generation.source_sentences import Candidate, sentence_candidates
-from rag.generation.spans import Span, candidates as span_candidates
+from rag.generation.spans import Span, candidates as span_candidates, token_spans
 from rag.sentences import split_sentences
 from rag.tokens import content_terms, idf_weights, stem, weighted_overlap
 from rag.types import Passage, SourceSpan
@@ -59,7 +59,6 @@ _CONTINUES = re.compile(
     r"^(?:He|She|It|They|His|Her|Its|Their|This|These|That|Those|The (?:company|firm|group|project|plan|"
     r"film|game|city|town|council|farm|government|team|club))\b"
 )
-_TOKEN = re.compile(r"(?:[$€£¥]\s?)?\d(?:[\d,.]*\d)?%?|[^\W_][\w’'&-]*")
 
 
 @dataclass(frozen=True)
@@ -80,10 +79,6 @@ class Reading:
     def span_columns(self, names: Sequence[str]) -> np.ndarray:
         """``span_features`` restricted to ``names``, in that order."""
         return self.span_features[:, [self.span_names.index(n) for n in names]]
-
-
-def _tokens(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in _TOKEN.finditer(text)]
 
 
 def _following(passages: Sequence[Passage], sentence: Candidate) -> Candidate | None:
@@ -229,7 +224,7 @@ def _span_features(
     contexts = list(dict.fromkeys(_context(h.text, s) for _, h, s in spans))
     encoded = embedder.encode([head or question] + contexts)
     head_sim = dict(zip(contexts, encoded[1:] @ encoded[0])) if head else {}
-    tokens = {h.text: _tokens(h.text) for _, h, _ in spans}
+    tokens = {h.text: token_spans(h.text) for _, h, _ in spans}
     rows = []
     for i, holder, span in spans:
         match, clash = _type_flags(qtype, span)

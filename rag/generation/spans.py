@@ -148,7 +148,8 @@ def _typed(sentence: str) -> dict[tuple[int, int], set[str]]:
     return found
 
 
-def _tokens(sentence: str) -> list[tuple[int, int]]:
+def token_spans(sentence: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each word or number ("$5.25", "80%", "Azkaban's") in ``sentence``."""
     return [m.span() for m in _TOKEN.finditer(sentence)]
 
 
@@ -260,7 +261,7 @@ def _trim_question_words(
 def candidates(sentence: str, question: str = "") -> list[Span]:
     """Every candidate answer span in ``sentence``, left to right, without repeats."""
     typed = _typed(sentence)
-    tokens = _tokens(sentence)
+    tokens = token_spans(sentence)
     runs = _runs(sentence, tokens)
     pieces = _segments(sentence, tokens, runs)
 

@@ -7,9 +7,8 @@ applied by rag/generation/answer_choice.py and rag/generation/confidence.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rag.generation.logistic import LogisticModel
+from rag.generation.reader_models import GateModels, ReaderModels
 
 # Cross-validated by article when these weights were made (shares, not percentages):
 #   exact_match: 0.3586
@@ -28,29 +27,6 @@ from rag.generation.logistic import LogisticModel
 #   likely_exact: 0.7273
 #   uncertain_n: 185.0000
 #   uncertain_exact: 0.2270
-
-
-@dataclass(frozen=True)
-class ReaderModels:
-    """The models rag/generation/answer_choice.py applies, and its fixed numbers."""
-
-    span: LogisticModel
-    sentence: LogisticModel
-    short: LogisticModel
-    answer: LogisticModel
-    second_sentence_below: float = 0.5  # cite the runner-up sentence too when the best is no better than a coin flip
-    no_span_logit: float = -10.0  # best-span score of a sentence with no candidate span
-    lone_span_margin: float = 5.0  # margin of a span with no rival in its sentence
-
-
-@dataclass(frozen=True)
-class GateModels:
-    """P(answer right) from the reader and retrieval, and where to abstain."""
-
-    reader: LogisticModel
-    retrieval: LogisticModel
-    abstain_below: float
-    abstain_below_retrieval: float
 
 
 READER = ReaderModels(
