@@ -41,6 +41,7 @@ from rag.types import (
     IndexStatus,
     IngestReport,
     RepairReport,
+    Retrieval,
 )
 
 if TYPE_CHECKING:
@@ -241,6 +242,10 @@ class Rag:
     # -- reading ------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, doc_ids: Sequence[str] | None = None) -> list[Hit]:
         """The ``k`` (default ``settings.top_k``) most relevant passages, optionally from ``doc_ids`` only."""
+        return self.retrieve(query, k, doc_ids).hits
+
+    def retrieve(self, query: str, k: int | None = None, doc_ids: Sequence[str] | None = None) -> Retrieval:
+        """``search``'s hits with the cosines of the wider pool they were drawn from (for the abstention gate)."""
         from rag.retrieval import search
 
         k = self.settings.top_k if k is None else k

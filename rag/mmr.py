@@ -1,10 +1,11 @@
 """Maximal marginal relevance: pick relevant items that do not repeat each other.
 
 The one implementation, used for retrieved passages (rag/retrieval.py) and
-for briefing sentences (rag/generation/extractive.py). Items are picked one
+for briefing sentences (rag/generation/briefing.py). Items are picked one
 at a time by ``lam * relevance - (1 - lam) * redundancy``, where redundancy
 is an item's highest cosine to those already picked, counted from 0 (an item
-unlike everything picked gets no bonus for it). Vectors must be unit length.
+unlike everything picked gets no bonus for it); an item of relevance
+``-inf`` is never picked. Vectors must be unit length.
 Learned diversity (determinantal point processes) is left out.
 """
 

@@ -1,10 +1,13 @@
 """ask() and brief(): the one place that wires retrieval, generation and citations.
 
 Data flows one way: question -> hits -> passages -> generator draft ->
-citations -> Answer. The relevance gate (abstain when no retrieved passage is
-close enough to the question) is applied here, the same for every generator:
-``Hit.score`` is the passage's cosine to the question, so no second query
-embedding is needed. The functions take what they use as arguments (a
+citations -> Answer. The abstention gate is applied here, the same for every
+generator: a calibrated probability that the answer is right, from the
+generator's own confidence (when it has one) and how close the question came
+to this collection: the best passage's cosine (``Hit.score``) and its margin
+over the cosines of the wider pool of chunks the search drew from
+(``Retrieval.pool_cosines``), so no second query embedding or search is
+needed (rag/generation/confidence.py). The functions take what they use as arguments (a
 ``Library`` to read from, the generator to write with); ``rag.Rag`` supplies
 both. Every sentence keeps its section and support; ``Answer.text`` is
 rendered from them by rag/render.py.
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol, Sequence
 
 from rag.citations import CitationBuilder, attach
 from rag.generation.base import Generator, Length
+from rag.generation.confidence import answer_probability, retrieval_signals, should_abstain
 from rag.render import answer_body
 from rag.settings import Settings
 from rag.types import (
@@ -31,6 +35,7 @@ from rag.types import (
     GenerationStats,
     Hit,
     Passage,
+    Retrieval,
 )
 
 if TYPE_CHECKING:
@@ -49,6 +54,7 @@ class Library(Protocol):
     @property
     def embedder(self) -> Embedder: ...
     def search(self, query: str, k: int | None = None, doc_ids: Sequence[str] | None = None) -> list[Hit]: ...
+    def retrieve(self, query: str, k: int | None = None, doc_ids: Sequence[str] | None = None) -> Retrieval: ...
     def document(self, doc_id: str) -> Document: ...
     def documents(self) -> list[DocumentInfo]: ...
     def chunks(self, doc_id: str) -> list[Chunk]: ...
@@ -61,7 +67,7 @@ def _documents(library: Library, doc_ids: Sequence[str]) -> dict[str, Document]:
 
 def _finish(
     library: Library, draft: Draft, passages: Sequence[Passage], name: str, model: str,
-    timings: dict[str, float], notice: str,
+    timings: dict[str, float], notice: str, confidence: float | None = None,
 ) -> Answer:
     if draft.abstained or not draft.sentences:
         return _abstain(name, model, timings, notice, stats=draft.stats)
@@ -81,7 +87,16 @@ def _finish(
         timings=timings,
         notice=notice,
         stats=draft.stats,
+        confidence=confidence,
+        short_answer_confidence=_short_confidence(draft, confidence),
     )
+
+
+def _short_confidence(draft: Draft, confidence: float | None) -> float | None:
+    """The short answer is no surer than the answer it comes from."""
+    if draft.short_answer is None or draft.short_confidence is None:
+        return None
+    return min(draft.short_confidence, confidence) if confidence is not None else draft.short_confidence
 
 
 def _abstain(
@@ -101,9 +116,10 @@ def ask(
     """Answer ``question`` from the library with ``generator``, citing the passages that support it."""
     started = time.perf_counter()
     settings = library.settings
-    hits = library.search(question, k=k or settings.top_k, doc_ids=doc_ids)
+    retrieval = library.retrieve(question, k=k or settings.top_k, doc_ids=doc_ids)
+    hits = retrieval.hits
     timings = {"retrieve_s": time.perf_counter() - started}
-    if not hits or max(h.score for h in hits) < settings.abstain_threshold:
+    if not hits:
         timings["total_s"] = time.perf_counter() - started
         return _abstain(generator.name, generator.model_id, timings, notice)
     documents = _documents(library, [h.chunk.doc_id for h in hits])
@@ -111,7 +127,12 @@ def ask(
     generating = time.perf_counter()
     draft = generator.answer(question, passages)
     timings["generate_s"] = time.perf_counter() - generating
-    answer = _finish(library, draft, passages, generator.name, generator.model_id, timings, notice)
+    signals = retrieval_signals([h.score for h in hits], retrieval.pool_cosines)
+    probability = answer_probability(draft.confidence, signals)
+    if draft.abstained or should_abstain(probability, draft.confidence):
+        timings["total_s"] = time.perf_counter() - started
+        return _abstain(generator.name, generator.model_id, timings, notice, stats=draft.stats)
+    answer = _finish(library, draft, passages, generator.name, generator.model_id, timings, notice, probability)
     timings["total_s"] = time.perf_counter() - started
     return answer
 

@@ -16,6 +16,7 @@ from dataclasses import asdict
 from typing import Any, Callable, Sequence
 
 from rag.escaping import markdown_text, printable, shorten
+from rag.generation.wording import describe
 from rag.types import Answer, Document, DocumentInfo, Hit, Sentence
 
 SECTION_ORDER = ("point", "overview", "answer")
@@ -85,6 +86,10 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "model": answer.model,
         "abstained": answer.abstained,
         "notice": answer.notice,
+        "confidence": _rounded(answer.confidence),
+        "confidence_label": describe(answer.confidence),
+        "short_answer_confidence": _rounded(answer.short_answer_confidence),
+        "short_answer_label": describe(answer.short_answer_confidence),
         "sentences": [
             {"text": s.text, "citations": list(s.citations), "supported": s.supported} for s in answer.sentences
         ],
@@ -107,6 +112,30 @@ def model_name(model: str) -> str:
     ('all-MiniLM-L6-v2', 'flan-t5-base')
     """
     return model.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] or model
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def short_answer_line(answer: Answer) -> str:
+    """"Short answer (likely): X" or "Short answer (uncertain): X"; never a bare guess."""
+    if not answer.short_answer or answer.abstained:
+        return ""
+    label = describe(answer.short_answer_confidence) or "uncertain"
+    return f"Short answer ({label}): {answer.short_answer}"
+
+
+def confidence_line(answer: Answer) -> str:
+    """"Answer: likely right (0.82)" or "Answer: uncertain (0.31)" for answers that carry a confidence.
+
+    >>> confidence_line(Answer("", (), (), "extractive", "m", confidence=0.31))
+    'Answer: uncertain (0.31)'
+    """
+    if answer.confidence is None or answer.abstained:
+        return ""
+    words = "likely right" if describe(answer.confidence) == "likely" else "uncertain"
+    return f"Answer: {words} ({answer.confidence:.2f})"
 
 
 def hits_text(hits: Sequence[Hit], width: int = 100) -> str:
@@ -184,9 +213,12 @@ def coverage_text(answer: Answer) -> str:
 def answer_text(answer: Answer, retrieval_model: str | None = None) -> str:
     """The answer, its sources, and which generator wrote it (terminal-safe)."""
     parts = []
-    if answer.short_answer and not answer.abstained:
-        parts.append(f"Short answer: {printable(answer.short_answer)}\n")
+    short = short_answer_line(answer)
+    if short:
+        parts.append(printable(short) + "\n")
     parts.append(printable(answer.text, keep_lines=True))
+    if confidence_line(answer):
+        parts.append(confidence_line(answer))
     if answer.citations:
         parts.append("\nSources:\n" + sources_text(answer))
     if answer.coverage:
@@ -213,7 +245,10 @@ def answer_markdown(answer: Answer, title: str) -> str:
     links or images in an article stay visible text that loads nothing.
     """
     body = answer_body(answer.sentences, _markdown_sentence) if answer.sentences else markdown_text(answer.text)
-    lines = [f"# {markdown_text(title)}", "", body, "", "## Sources", ""]
+    short, sure = short_answer_line(answer), confidence_line(answer)
+    lines = [f"# {markdown_text(title)}", ""] + ([markdown_text(short), ""] if short else []) + [body, ""]
+    lines += [markdown_text(sure), ""] if sure else []
+    lines += ["## Sources", ""]
     for c in answer.citations:
         page = f", page {c.page}" if c.page else ""
         lines.append(f"{c.n}. **{markdown_text(c.title)}** ({markdown_text(c.source)}{page}), "

@@ -14,6 +14,9 @@
 ``Hit.rank`` is the final order; ``Hit.score`` is always the chunk's cosine
 similarity to the query (comparable across queries, unlike fused scores), so
 scores need not decrease with rank, and a relevance gate can use it as is.
+The result (``Retrieval``) also carries the cosines of the dense pool of
+step 1: how close the query comes to the collection in general, which the
+abstention gate compares the hits with (rag/pipeline.py).
 The index is refreshed once per search and read only through its public
 methods. A search can be restricted to some documents. Query expansion and
 cross-encoder re-ranking are left out.
@@ -28,7 +31,7 @@ import numpy as np
 from rag.mmr import mmr
 from rag.settings import Settings
 from rag.storage.index import Index
-from rag.types import Hit
+from rag.types import Retrieval
 
 
 def reciprocal_rank_fusion(
@@ -63,8 +66,9 @@ def search(
     settings: Settings,
     k: int = 5,
     doc_ids: Sequence[str] | None = None,
-) -> list[Hit]:
-    """The ``k`` best chunks for ``query``, optionally only from ``doc_ids``.
+) -> Retrieval:
+    """The ``k`` best chunks for ``query``, optionally only from ``doc_ids``, with the cosines of
+    the dense pool they were drawn from.
 
     ``embed`` turns the query into its vector; it is called only when the
     index holds something to search. Hybrid (dense + BM25, fused) when
@@ -75,12 +79,12 @@ def search(
     index.require_manifest()  # "no matching passages" must never hide a lost manifest
     allowed = index.chunk_ids(doc_ids) if doc_ids else None
     if (allowed is not None and not allowed) or k <= 0 or index.built is None:
-        return []
+        return Retrieval([])
     vector = embed(query)
     pool = max(settings.retrieval_candidates, k)
     dense = index.dense(vector, pool, allowed)
     if not dense:
-        return []
+        return Retrieval([])
     if settings.hybrid:
         lexical = index.keyword(query, pool, allowed)
         rankings = [[i for i, _ in dense], [i for i, _ in lexical]]
@@ -94,4 +98,5 @@ def search(
         order = mmr(_scaled(np.array([s for _, s in fused])), vectors, k, settings.retrieval_mmr_lambda)
     else:
         order = list(range(min(k, len(ids))))
-    return index.hits([(ids[i], float(cosines[i])) for i in order])
+    hits = index.hits([(ids[i], float(cosines[i])) for i in order])
+    return Retrieval(hits, tuple(float(score) for _, score in dense))

@@ -68,6 +68,16 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Retrieval:
+    """One search: the ranked hits, and the cosines of the wider pool of nearest chunks they were
+    drawn from (``Settings.retrieval_candidates``, best first): how close this question comes to
+    the collection in general, which the abstention gate compares the hits with."""
+
+    hits: list[Hit]
+    pool_cosines: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
 class Citation:
     """An exact source span supporting an output sentence; ``n`` is the marker [n]."""
 
@@ -136,6 +146,10 @@ class Answer:
     timings: Mapping[str, float] = field(default_factory=dict)
     notice: str = ""
     stats: GenerationStats | None = None
+    # Calibrated probabilities (0-1) that the answer as a whole, and the short answer, are right;
+    # None when nothing estimates them (briefings, abstentions, a short answer not given).
+    confidence: float | None = None
+    short_answer_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +193,9 @@ class Draft:
     short_answer: DraftSentence | None = None
     abstained: bool = False
     stats: GenerationStats | None = None
+    # The generator's own estimates (0-1) that its answer, and its short answer, are right.
+    confidence: float | None = None
+    short_confidence: float | None = None
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ PACKAGE = ROOT / "rag"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("data", ("rag.types", "rag.errors", "rag.settings", "rag.version")),
     ("text and devices", (
-        "rag.sentences", "rag.tokens", "rag.devices", "rag.mmr", "rag.chunking", "rag.candidates", "rag.render",
-        "rag.escaping",
+        "rag.sentences", "rag.tokens", "rag.devices", "rag.mmr", "rag.chunking", "rag.candidates", "rag.escaping",
         "rag.models", "rag.ingest", "rag.ingest.", "rag.evaluation.metrics", "rag.evaluation.dataset",
     )),
     ("storage, embedding, generation", (
         "rag.storage", "rag.storage.", "rag.embedding", "rag.onnx_embedding", "rag.generation", "rag.generation.",
         "rag.citations",
+        # Renderings of answers say how sure they are in the generator's words (rag.generation.confidence).
+        "rag.render",
     )),
     ("pipeline and Rag", ("rag.retrieval", "rag.pipeline", "rag.core")),
     ("front ends", (

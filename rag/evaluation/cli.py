@@ -84,6 +84,12 @@ def qa_text(report: QAReport) -> str:
            percent(s.right_abstention), percent(s.wrong_abstention),
            seconds(s.latency_p50_s), seconds(s.latency_p95_s)]
     outcomes = ", ".join(f"{name} {count}" for name, count in s.outcomes.items())
+    calibration = []
+    if s.likely_share is not None:
+        calibration = [
+            f"short answers marked likely: {percent(s.likely_share)}% of them, exact {percent(s.exact_when_likely)}; "
+            f"marked uncertain: exact {percent(s.exact_when_uncertain)}",
+        ]
     return "\n".join([
         f"{report.file}: {report.questions} questions ({report.answerable} answerable, "
         f"{report.unanswerable} unanswerable) over {report.documents} articles, k={report.k}",
@@ -92,6 +98,7 @@ def qa_text(report: QAReport) -> str:
         table(headers, [row]),
         "",
         f"outcomes: {outcomes}",
+        *calibration,
         "",
         QA_LEGEND,
     ])
@@ -107,6 +114,10 @@ def summary_text(report: SummaryReport) -> str:
     ]
     abstained = sum(1 for i in report.items if i.abstained)
     notes = [f"{abstained} briefing(s) came back empty (scored 0)"] if abstained else []
+    if report.by_dataset:
+        parts = [[f"{name} ({n})", percent(tool.rougeLsum), percent(lead.rougeLsum)]
+                 for name, n, tool, lead in report.by_dataset]
+        notes = [table(["dataset (articles)", f"{report.generator} R-Lsum", "lead-3 R-Lsum"], parts), "", *notes]
     return "\n".join([
         f"{report.file}: {report.articles} articles",
         _generator_line(report.requested_generator, report.generator, report.model),

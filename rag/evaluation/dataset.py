@@ -2,7 +2,8 @@
 
 A question line is ``{"id", "context", "question", "answers": [...]}`` (an
 empty ``answers`` list marks an unanswerable question); a summary line is
-``{"id", "article", "reference"}``. Other fields are ignored, blank lines are
+``{"id", "article", "reference"}`` with an optional ``"dataset"`` name (results
+are also reported per dataset). Other fields are ignored, blank lines are
 skipped. Every problem raises BadInputError naming the file and line. Leaves
 out running anything: rag/evaluation/runner.py does that.
 """
@@ -36,6 +37,7 @@ class SummaryItem:
     article: str
     reference: str
     line: int
+    dataset: str = ""  # the optional "dataset" field (e.g. "XSum (test split)"), to report each part
 
 
 QA_EXAMPLE = '{"id": "q1", "context": "<article>", "question": "...", "answers": ["..."]}'
@@ -109,6 +111,8 @@ def load_summaries(path: Path) -> list[SummaryItem]:
     for number, row in _rows(path, SUMMARY_EXAMPLE):
         item_id, article, reference = (_text_field(path, number, row, name, SUMMARY_EXAMPLE)
                                        for name in ("id", "article", "reference"))
-        items.append(SummaryItem(item_id, article, reference, line=number))
+        dataset = row.get("dataset")
+        items.append(SummaryItem(item_id, article, reference, line=number,
+                                 dataset=dataset if isinstance(dataset, str) else ""))
     _check_ids(path, [(i.id, i.line) for i in items])
     return items

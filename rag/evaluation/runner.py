@@ -25,7 +25,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence, TypeVar
 
 from rag.core import Rag
 from rag.errors import BadInputError, DocumentNotFoundError
@@ -41,9 +41,13 @@ from rag.evaluation.metrics import (
     rouge_scores,
     token_f1,
 )
+from rag.generation.wording import describe
 from rag.ingest.text import text_document
 from rag.settings import Settings
 from rag.types import Answer, Document
+
+if TYPE_CHECKING:
+    from rag.embedding import Embedder
 
 Progress = Callable[[int, int], None]
 T = TypeVar("T")
@@ -84,6 +88,8 @@ class QAItemResult:
     citations: int
     valid_citations: int
     latency_s: float
+    confidence: float | None = None  # the answer's calibrated confidence (None: abstained or not estimated)
+    short_answer_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,11 @@ class QAScores:
     latency_p50_s: float
     latency_p95_s: float
     outcomes: Mapping[str, int]
+    # Calibration of short answers on answerable questions: share marked "likely", and the exact
+    # match of those marked "likely" and of those marked "uncertain" (None when there are none).
+    likely_share: float | None = None
+    exact_when_likely: float | None = None
+    exact_when_uncertain: float | None = None
 
 
 @dataclass(frozen=True)
@@ -160,18 +171,21 @@ class SummaryReport:
     articles: int
     rows: tuple[SummaryRow, ...]
     items: tuple[SummaryItemResult, ...]
+    # Per dataset named in the file (empty when the file names none): (dataset, articles, rag's row, Lead-3's).
+    by_dataset: tuple[tuple[str, int, SummaryRow, SummaryRow], ...] = ()
 
 
 # -- shared helpers -------------------------------------------------------------
 @contextmanager
-def temporary_index(settings: Settings) -> Iterator[Rag]:
-    """A Rag over an empty index in a temporary folder, deleted afterwards.
+def temporary_index(settings: Settings, embedder: Embedder | None = None) -> Iterator[Rag]:
+    """A Rag over an empty index in a temporary folder, deleted afterwards (``embedder``: use this
+    one instead of the configured one, as ``Rag`` allows for tests and benchmarks).
 
     Model files derived once (ONNX exports) stay in the one model cache,
     ``settings.cache_dir``; nothing is written next to the user's index.
     """
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as folder:
-        with Rag(settings.with_(index_dir=Path(folder))) as rag:
+        with Rag(settings.with_(index_dir=Path(folder)), embedder=embedder) as rag:
             yield rag
 
 
@@ -262,7 +276,20 @@ def score_question(index: Rag, item: QAItem, document: Document, k: int) -> QAIt
         recall_at_k=recall_at_k(flags, k) if answerable else None,
         hit_rank=_first_rank(flags), own_document_rank=_first_rank(own),
         citations=len(answer.citations), valid_citations=valid_citations(index, answer), latency_s=latency,
+        confidence=answer.confidence, short_answer_confidence=answer.short_answer_confidence,
     )
+
+
+def _calibration(answerable: Sequence[QAItemResult]) -> dict[str, float | None]:
+    """How often short answers marked likely / uncertain are exactly right."""
+    shorts = [i for i in answerable if i.short_answer is not None and i.short_answer_confidence is not None]
+    likely = [float(i.exact_match or 0.0) for i in shorts if describe(i.short_answer_confidence) == "likely"]
+    uncertain = [float(i.exact_match or 0.0) for i in shorts if describe(i.short_answer_confidence) == "uncertain"]
+    return {
+        "likely_share": len(likely) / len(shorts) if shorts else None,
+        "exact_when_likely": mean(likely) if likely else None,
+        "exact_when_uncertain": mean(uncertain) if uncertain else None,
+    }
 
 
 def qa_scores(items: Sequence[QAItemResult]) -> QAScores:
@@ -284,11 +311,16 @@ def qa_scores(items: Sequence[QAItemResult]) -> QAScores:
         wrong_abstention=mean([float(i.abstained) for i in answerable]) if answerable else None,
         latency_p50_s=percentile(latencies, 50), latency_p95_s=percentile(latencies, 95),
         outcomes={name: counts[name] for name in OUTCOMES if counts[name]},
+        **_calibration(answerable),
     )
 
 
-def run_qa(path: Path, settings: Settings, limit: int | None = None, progress: Progress | None = None) -> QAReport:
-    """Score rag on the questions of ``path`` with ``settings`` (k is ``settings.top_k``).
+def run_qa(
+    path: Path, settings: Settings, limit: int | None = None, progress: Progress | None = None,
+    embedder: Embedder | None = None,
+) -> QAReport:
+    """Score rag on the questions of ``path`` with ``settings`` (k is ``settings.top_k``; ``embedder``:
+    an embedder already loaded, instead of the configured one).
 
     All distinct contexts of the file are ingested, even with ``limit``, so the
     distractors are the same whatever the limit; only the first ``limit``
@@ -299,7 +331,7 @@ def run_qa(path: Path, settings: Settings, limit: int | None = None, progress: P
     for item in items:
         first_by_context.setdefault(item.context, item.id)
     asked = _first(items, limit)
-    with temporary_index(settings) as index:
+    with temporary_index(settings, embedder) as index:
         generator, model = _generator(index)
         documents = _ingest(index, {i: c for c, i in first_by_context.items()}, path.name)
         index.ask(asked[0].question, k=settings.top_k)  # warm-up: latency excludes model loading
@@ -365,7 +397,14 @@ def run_summaries(
             results.append(summarize_article(index, item, documents[item.id]))
             if progress:
                 progress(done, len(chosen))
+    datasets = dict.fromkeys(i.dataset for i in chosen if i.dataset)
+    by_dataset = tuple(
+        (name, len(part), *summary_rows(generator, part))
+        for name in datasets
+        for part in [[r for r, i in zip(results, chosen, strict=True) if i.dataset == name]]
+    )
     return SummaryReport(
         file=str(path), requested_generator=settings.generator, generator=generator, model=model,
         articles=len(results), rows=summary_rows(generator, results), items=tuple(results),
+        by_dataset=by_dataset if len(datasets) > 1 else (),
     )

@@ -18,6 +18,8 @@ import re
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from rag.escaping import human_bytes
+from rag.generation.wording import describe
+from rag.render import confidence_line
 from rag.types import Answer, Citation, Document, DocumentInfo, IndexStatus, Sentence
 
 if TYPE_CHECKING:
@@ -95,8 +97,15 @@ def answer_html(answer: Answer, prefix: str) -> str:
     else:
         body = _blocks(answer, prefix)
         if answer.short_answer:
-            short = f'<span class="rag-label">Short answer</span> {esc(answer.short_answer)}'
-            body = f'<p class="rag-short">{short}</p>{body}'
+            label = describe(answer.short_answer_confidence) or "uncertain"
+            short = (
+                f'<span class="rag-label">Short answer</span> '
+                f'<span class="rag-confidence" title="How sure the reader is of this span">{label}</span> '
+                f'{esc(answer.short_answer)}'
+            )
+            body = f'<p class="rag-short rag-{label}">{short}</p>{body}'
+        if confidence_line(answer):
+            body += f'<p class="rag-muted rag-answer-confidence">{esc(confidence_line(answer))}</p>'
     notice = f'<p class="rag-notice">{markup(answer.notice)}</p>' if answer.notice else ""
     return f'<div class="rag-answer">{body}{notice}</div>'
 
@@ -153,7 +162,9 @@ def source_card(citation: Citation, document: Document | None, prefix: str) -> s
     if c.page:
         meta.append(f"page {c.page}")
     meta.append(f"characters {c.start}\u2013{c.end}")
-    meta.append(f"support {c.support:.2f}")
+    # Support says how well the quote backs its sentence (1.00: the sentence is this quote, verbatim);
+    # it says nothing about whether a short answer drawn from it is right.
+    meta.append("verbatim quote" if c.support >= 1.0 else f"support {c.support:.2f}")
     if document is not None and document.text[c.start : c.end] == c.quote:
         left, right = _window(document.text, c.start, c.end, CONTEXT_BEFORE_CHARS, CONTEXT_AFTER_CHARS)
         context = _marked(document.text, c.start, c.end, left, right)

@@ -152,6 +152,9 @@ class Coverage(BaseModel):
     chunks_total: int
 
 
+ConfidenceLabel = Literal["likely", "uncertain", ""]
+
+
 class Answer(BaseModel):
     text: str
     short_answer: str | None
@@ -159,6 +162,17 @@ class Answer(BaseModel):
     model: str
     abstained: bool
     notice: str
+    confidence: float | None = Field(
+        description="calibrated probability (0-1) that the cited sentences hold a right answer; null for "
+        "briefings and abstentions"
+    )
+    confidence_label: ConfidenceLabel = Field(
+        description='"likely" at 0.5 or more, else "uncertain"; "" when there is no confidence'
+    )
+    short_answer_confidence: float | None = Field(
+        description="calibrated probability (0-1) that the short answer is right; null without a short answer"
+    )
+    short_answer_label: ConfidenceLabel = Field(description="the words for short_answer_confidence")
     sentences: list[Sentence]
     citations: list[Citation]
     coverage: list[Coverage]

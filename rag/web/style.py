@@ -68,6 +68,10 @@ CSS = """
 .rag-short { background: #eef5f0; border-left: 3px solid #1f5f4a; padding: 8px 12px; border-radius: 4px; }
 .rag-label { font-family: 'Source Sans Pro', sans-serif; font-size: 0.75rem; text-transform: uppercase;
   letter-spacing: 0.08em; color: #1f5f4a; margin-right: 6px; }
+.rag-short.rag-uncertain { background: #fbf4e6; border-left-color: #b0823a; }
+.rag-confidence { font-family: 'Source Sans Pro', sans-serif; font-size: 0.7rem; border-radius: 8px;
+  padding: 1px 6px; margin-right: 6px; background: #e3efe8; color: #1f5f4a; }
+.rag-uncertain .rag-confidence { background: #f8ecd6; color: #8a5a12; }
 .rag-abstain { color: #6b6358; font-style: italic; }
 .rag-notice { font-family: 'Source Sans Pro', sans-serif; font-size: 0.85rem; color: #7a6f5f;
   border-top: 1px dashed #e4ddcf; padding-top: 6px; margin-top: 10px; }
