@@ -2,7 +2,7 @@
 
 Turns RagError into a one-line message and exit code 1; never shows a
 traceback for a user's mistake. Reads RAG_INDEX_DIR (and RAG_CACHE_DIR,
-through rag/frontend.py). Keeps Hugging Face offline unless the user runs
+RAG_STORE and RAG_ENGINE, through rag/frontend.py). Keeps Hugging Face offline unless the user runs
 ``rag pull``. Building the parser imports nothing heavy, so ``rag --help``
 is instant; each command imports what it needs.
 """
@@ -150,8 +150,23 @@ def cmd_repair(args: argparse.Namespace) -> int:
     with _open(args) as rag:
         count = rag.repair()
         problems = rag.check()
-    print(f"Rebuilt the vector index from SQLite: {count} vectors. Check: {'; '.join(problems) or 'ok'}")
+        engine = rag.status().engine
+    print(f"Rebuilt the search indexes ({engine}) from the store: {count} vectors. "
+          f"Check: {'; '.join(problems) or 'ok'}")
     return 1 if problems else 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    with _open(args) as rag:
+        report = rag.migrate(args.to_store, args.to_engine, _progress("copying"))
+    print(
+        f"Copied {report.documents} document(s) and {report.chunks} chunks with their vectors (nothing re-embedded) "
+        f"to {report.store} + {report.engine} in {report.seconds:.1f} s. Check: {'; '.join(report.problems) or 'ok'}"
+    )
+    if not report.problems:
+        print(f"Use it with: rag --store {report.store} --engine {report.engine} COMMAND "
+              f"(or set RAG_STORE and RAG_ENGINE)")
+    return 1 if report.problems else 0
 
 
 def _print_answer(args: argparse.Namespace, answer: Any) -> int:
@@ -240,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", help="cpu, cuda, mps (default: auto)")
     parser.add_argument("--backend", dest="embedder_backend", choices=["auto", "torch", "onnx", "onnx-int8"],
                         help="embedding backend (default auto: ONNX int8 on CPU, PyTorch on GPU)")
+    parser.add_argument("--store", metavar="SPEC",
+                        help="where documents, chunks and vectors live: sqlite (the index folder; default), "
+                             "sqlite:PATH or postgresql://USER@HOST:PORT/DATABASE (or $RAG_STORE)")
+    parser.add_argument("--engine", metavar="SPEC",
+                        help="the search engine: local (FAISS + BM25 files in the index folder; default), "
+                             "milvus://HOST:PORT or milvus-lite:PATH.db (or $RAG_ENGINE)")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
 
     p = _command(sub, "ingest", cmd_ingest, "Add articles (files, folders, or - for stdin) to the index.",
@@ -267,10 +288,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "status", cmd_status, "Counts, embedder, device, index kind and size on disk.",
                  "rag status --check")
-    p.add_argument("--check", action="store_true", help="verify SQLite and the vector index agree (exit 1 if not)")
+    p.add_argument("--check", action="store_true", help="verify the store and the search indexes agree (exit 1 if not)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    _command(sub, "repair", cmd_repair, "Rebuild the vector index from what SQLite stores.", "rag repair")
+    _command(sub, "repair", cmd_repair, "Rebuild the search indexes from what the store holds.", "rag repair")
+
+    p = _command(sub, "migrate", cmd_migrate,
+                 "Copy this index, vectors and all (no re-embedding), into an empty shared store and engine.",
+                 "rag migrate --to-store postgresql://rag@db:5432/news --to-engine milvus://milvus:19530")
+    p.add_argument("--to-store", required=True, metavar="SPEC", help="postgresql://USER@HOST:PORT/DATABASE, "
+                   "or sqlite:PATH")
+    p.add_argument("--to-engine", required=True, metavar="SPEC", help="milvus://HOST:PORT, milvus-lite:PATH.db "
+                   "or local")
 
     p = _command(sub, "ask", cmd_ask, "Answer a question from the articles, with citations.",
                  'rag ask "Who met Trump in April?" --json')

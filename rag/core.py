@@ -3,7 +3,7 @@
 It owns the storage (rag/storage/), the embedder (rag/embedding.py) and the
 generators (rag/generation/registry.py), and offers what a user does:
 ``ingest``, ``search``, ``ask``, ``brief``, ``documents``, ``document``,
-``remove``, ``status``, ``check``, ``repair`` and ``rebuild``. Its Settings
+``remove``, ``status``, ``check``, ``repair``, ``rebuild`` and ``migrate``. Its Settings
 never change; what varies per request (the generator, ``k``, the documents,
 the length, the topic) are call arguments.
 
@@ -31,7 +31,17 @@ from rag.generation.base import POINTS_BY_LENGTH, Generator, Length
 from rag.generation.registry import GeneratorInfo, fallback_notice, generator_info, make_generator, resolve_name
 from rag.settings import Settings
 from rag.storage import open_index
-from rag.types import Answer, BuildInfo, Chunk, Document, DocumentInfo, Hit, IndexStatus, IngestReport
+from rag.types import (
+    Answer,
+    BuildInfo,
+    Chunk,
+    Document,
+    DocumentInfo,
+    Hit,
+    IndexStatus,
+    IngestReport,
+    MigrationReport,
+)
 
 if TYPE_CHECKING:
     from rag.embedding import Embedder, Progress
@@ -224,6 +234,29 @@ class Rag:
             max_chars=max_chars, overlap_chars=overlap, index_detail=storage.index_detail,
             lexical=storage.lexical, lexical_chunks=storage.lexical_chunks,
             embedder_backend=built.embedder_backend if built else self.embedder.backend,
+            store=storage.store, engine=storage.engine,
+        )
+
+    def migrate(self, store: str, engine: str, progress: Progress | None = None) -> MigrationReport:
+        """Copy this index, as stored, into an empty ``store`` + ``engine`` (no re-embedding).
+
+        ``store`` and ``engine`` take the forms of ``Settings.store`` and
+        ``Settings.search_engine``; the copy is then checked like ``rag status --check``.
+        """
+        import time
+
+        started = time.perf_counter()
+        target_settings = self.settings.with_(store=store, search_engine=engine)
+        target = open_index(target_settings)
+        try:
+            chunks = self.index.copy_to(target, progress)
+            problems = target.check()
+            documents, names = target.store.count_documents(), target.names
+        finally:
+            target.close()
+        return MigrationReport(
+            documents=documents, chunks=chunks, store=names[0], engine=names[1],
+            seconds=time.perf_counter() - started, problems=tuple(problems),
         )
 
 

@@ -2,7 +2,8 @@
 
 ``settings_from`` builds the one Settings from parsed flags and the
 environment (``$RAG_CACHE_DIR``; ``$RAG_INDEX_DIR`` is the ``--index-dir``
-default), so nothing below the front ends reads environment variables.
+default; ``$RAG_STORE`` and ``$RAG_ENGINE`` those of ``--store`` and
+``--engine``), so nothing below the front ends reads environment variables.
 ``quiet_libraries`` keeps Hugging Face offline unless pulling and keeps
 library progress bars and log chatter off the terminal; warnings are left
 alone except the known noise listed in ``QUIET_WARNINGS``.
@@ -22,7 +23,8 @@ SETTING_FLAGS = (
     "embedder_model", "embedder_backend", "device", "generator", "seq2seq_model", "top_k", "max_new_tokens",
     "num_beams",
 )
-QUIET_LOGGERS = ("sentence_transformers", "pypdf", "trafilatura", "htmldate", "courlan")
+STORE_ENV, ENGINE_ENV = "RAG_STORE", "RAG_ENGINE"
+QUIET_LOGGERS = ("sentence_transformers", "pypdf", "trafilatura", "htmldate", "courlan", "pymilvus", "milvus_lite")
 # (message regex, module regex) of warnings that say nothing a user can act on.
 QUIET_WARNINGS = (
     (r".*", r"torch\.onnx.*"),  # the one-time ONNX export
@@ -40,6 +42,11 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str] | None = 
             changes[name] = value
     if getattr(args, "max_file_mb", None) is not None:
         changes["max_file_bytes"] = int(args.max_file_mb * 1_000_000)
+    # Where the index lives: --store / --engine, else $RAG_STORE / $RAG_ENGINE, else the index folder.
+    for flag, env, name in (("store", STORE_ENV, "store"), ("engine", ENGINE_ENV, "search_engine")):
+        value = getattr(args, flag, None) or environ.get(env)
+        if value:
+            changes[name] = value
     return Settings().with_(**changes)
 
 

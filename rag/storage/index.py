@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from rag.errors import IndexMismatchError
+from rag.errors import BadInputError, IndexMismatchError
 from rag.settings import SCHEMA_VERSION
 from rag.storage.base import Ranked, SearchEngine, Store
 from rag.types import BuildInfo, Chunk, Document, DocumentInfo, Hit, IngestReport, StorageStatus
@@ -44,10 +44,13 @@ def _build_info(manifest: dict[str, str]) -> BuildInfo | None:
 class Index:
     """An open index: ``Store`` + ``SearchEngine`` (rag/storage/base.py). Open with ``rag.storage.open_index``."""
 
-    def __init__(self, store: Store, engine: SearchEngine, lock_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, store: Store, engine: SearchEngine, lock_timeout_s: float = 60.0, names: tuple[str, str] = ("", "")
+    ) -> None:
         self.store = store
         self.engine = engine
         self.lock_timeout_s = lock_timeout_s
+        self.names = names  # (store, engine) as ``rag status`` shows them
         self.generation = -1
         self.built: BuildInfo | None = None
         self.manifest: dict[str, str] = {}
@@ -59,6 +62,7 @@ class Index:
         return self.store.location
 
     def close(self) -> None:
+        self.engine.close()
         self.store.close()
 
     def _check_schema(self) -> None:
@@ -95,13 +99,24 @@ class Index:
     def stored_ids(self, doc_ids: Sequence[str]) -> set[str]:
         return self.store.stored_ids(doc_ids)
 
-    def dense(self, vector: np.ndarray, k: int, allowed: Sequence[int] | None = None) -> Ranked:
-        """``(chunk_id, cosine)`` of the ``k`` nearest chunks, best first."""
-        return self.engine.dense(vector, k, allowed)
+    def dense(
+        self, vector: np.ndarray, k: int, allowed: Sequence[int] | None = None, doc_ids: Sequence[str] | None = None
+    ) -> Ranked:
+        """``(chunk_id, cosine)`` of the ``k`` nearest chunks, best first (``allowed``: those of ``doc_ids``)."""
+        return self.engine.dense(vector, k, allowed, doc_ids)
 
-    def keyword(self, text: str, k: int, allowed: Sequence[int] | None = None) -> Ranked:
+    def keyword(
+        self, text: str, k: int, allowed: Sequence[int] | None = None, doc_ids: Sequence[str] | None = None
+    ) -> Ranked:
         """``(chunk_id, bm25_score)`` of the ``k`` best keyword matches, best first."""
-        return self.engine.keyword(text, k, allowed)
+        return self.engine.keyword(text, k, allowed, doc_ids)
+
+    def fused(
+        self, vector: np.ndarray, text: str, k: int, rrf_k: int, allowed: Sequence[int] | None = None,
+        doc_ids: Sequence[str] | None = None,
+    ) -> Ranked | None:
+        """Dense and keyword fused by the engine (reciprocal rank), or None when it leaves fusion to the caller."""
+        return self.engine.fused(vector, text, k, allowed, rrf_k, doc_ids)
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         return self.engine.vectors_of(ids)
@@ -178,7 +193,7 @@ class Index:
             for doc in documents:
                 if doc.replaces_source:
                     for old_id in self.store.ids_for_source(doc.source):
-                        self.engine.remove(self.store.remove_document(old_id))
+                        self.engine.remove(self.store.remove_document(old_id), [old_id])
                         replaced.append(old_id)
                 if self.store.stored_ids([doc.id]):
                     unchanged.append(doc.id)
@@ -202,7 +217,7 @@ class Index:
         def write() -> None:
             nonlocal removed
             for doc_id in doc_ids:
-                removed += self.engine.remove(self.store.remove_document(doc_id))
+                removed += self.engine.remove(self.store.remove_document(doc_id), [doc_id])
 
         self._commit(None, write)
         return removed
@@ -224,6 +239,44 @@ class Index:
         self._commit(None, self.engine.rebuild, incremental=False)
         return self.engine.describe().vectors
 
+    def copy_to(self, target: Index, progress: Callable[[int, int], None] | None = None) -> int:
+        """Copy every document, chunk and vector into the empty ``target``, as stored: a migration.
+
+        Nothing is re-embedded or re-chunked: documents keep their ids and
+        dates, chunks their offsets and vectors (under the target's new chunk
+        ids). The source's writers wait meanwhile; the target gets it all in
+        one commit. Returns how many chunks were copied.
+        """
+        with self.store.lock(self.lock_timeout_s):
+            self.refresh()
+            target.refresh()
+            build = self.built
+            if build is None:
+                raise BadInputError(f"{self.location} holds no index to migrate; run `rag ingest` first")
+            if target.built is not None or target.store.count_documents():
+                raise BadInputError(
+                    f"{target.location} already holds an index ({target.store.count_documents()} documents); "
+                    f"migrate into an empty database, or remove its documents first"
+                )
+            total, done = self.store.count_chunks(), 0
+
+            def write() -> None:
+                nonlocal done
+                target.engine.reset(build.dimension)
+                for doc_id in self.store.document_ids():
+                    doc = self.store.document(doc_id)
+                    target.store.add_document(doc, doc.added_at)
+                for ids, vectors in self.store.vectors():
+                    chunks = self.store.chunks_by_id(ids.tolist())
+                    ordered = [chunks[i] for i in ids.tolist()]
+                    target.engine.add(target.store.add_chunks(ordered, vectors), vectors, [c.text for c in ordered])
+                    done += len(ordered)
+                    if progress is not None:
+                        progress(done, total)
+
+            target._commit(build, write, incremental=False)
+        return done
+
     # -- checking -------------------------------------------------------------------------------
     def check(self) -> list[str]:
         """Disagreements between the store and the engine (empty when they agree), each with its fix."""
@@ -244,6 +297,8 @@ class Index:
             generation=self.generation,
             disk_bytes=self.store.disk_bytes() + self.engine.disk_bytes(),
             location=self.location,
+            store=self.names[0],
+            engine=self.names[1],
         )
 
 
