@@ -270,3 +270,17 @@ def test_migrate_on_the_command_line(tmp_path, postgres, milvus, capsys, minilm)
     assert code == 0 and "Check: ok" in out
     code, out, _ = cli(["--index-dir", str(back), "search", "When did the Kessel Bridge reopen?", "--json"], capsys)
     assert code == 0 and "Kessel" in json.loads(out)[0]["text"]
+
+
+def test_a_lost_postgres_connection_comes_back_between_writes(make_index_shared, postgres):
+    import psycopg
+
+    rag = make_index_shared()
+    docs = fixture_documents()
+    rag.ingest(docs[:2])
+    backend = rag.index.store.db.conn.info.backend_pid
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:  # as a restart or failover would
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    assert len(rag.documents()) == 2  # the reader connected again
+    assert rag.index.store.db.conn.info.backend_pid != backend
+    assert len(rag.ingest(docs[2:3]).added) == 1 and rag.check() == []  # and writes, lock and all

@@ -298,7 +298,7 @@ class Server:
         return [row[0] for row in table["data"]] if table.get("data") else []
 
     def stop(self) -> None:
-        self.proc.terminate()
+        self.proc.send_signal(signal.SIGINT)  # as Ctrl-C: the server removes its upload folder
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:

@@ -31,97 +31,28 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
-from urllib.parse import parse_qs, urlsplit
 
 from rag.errors import BackendUnavailableError, IndexCorruptError
 from rag.storage.base import EngineStatus, Ranked, Store
-from rag.tokens import STOPWORDS
+from rag.storage.milvus_client import (
+    BATCH,
+    LEXICAL,
+    TOPK_MAX,
+    Changes,
+    MilvusTarget,
+    batches,
+    clip,
+    connect,
+    create_collection,
+    filter_expression,
+    first_line,
+    parse_target,
+)
 
 if TYPE_CHECKING:
     import numpy as np
-
-LITE = "milvus-lite:"
-TOPK_MAX = 16_384  # Milvus's largest limit per search
-BATCH = 1_000  # rows per upsert and per read from the store
-DOC_ID_MAX = 512
-TEXT_MAX_BYTES = 65_535  # a VARCHAR's limit; only BM25 reads the text, chunks are far shorter
-LEXICAL = "milvus-bm25"
-ANALYZER = {"tokenizer": "standard", "filter": ["lowercase", {"type": "stop", "stop_words": sorted(STOPWORDS)}]}
-
-
-@dataclass(frozen=True)
-class MilvusTarget:
-    """Where the engine's collections live, parsed from ``Settings.search_engine``."""
-
-    uri: str  # what pymilvus connects to
-    label: str  # shown to users: no password
-    token: str = ""
-    db_name: str = ""
-    index_type: str = "FLAT"
-
-    @property
-    def lite(self) -> bool:
-        return self.uri.endswith(".db")
-
-
-def parse_target(spec: str) -> MilvusTarget:
-    """``milvus://[USER:PASSWORD@]HOST:PORT[/DATABASE][?index=TYPE]`` or ``milvus-lite:PATH.db``.
-
-    >>> t = parse_target("milvus://rag:pw@milvus.internal:19530/news?index=HNSW")
-    >>> t.uri, t.label, t.token, t.db_name, t.index_type
-    ('http://milvus.internal:19530', 'milvus://milvus.internal:19530/news', 'rag:pw', 'news', 'HNSW')
-    >>> parse_target("milvus-lite:index/milvus.db").label
-    'milvus-lite:index/milvus.db'
-    """
-    if spec.startswith(LITE):
-        path = spec[len(LITE):]
-        if not path.endswith(".db"):
-            raise BackendUnavailableError(
-                f"{spec}: a Milvus Lite path must end in .db (its data folder), e.g. milvus-lite:index/milvus.db"
-            )
-        return MilvusTarget(uri=str(Path(path).expanduser()), label=spec)
-    parts = urlsplit(spec)
-    if parts.scheme != "milvus" or not parts.hostname:
-        raise BackendUnavailableError(f"{spec}: expected milvus://HOST:PORT (or milvus-lite:PATH.db)")
-    port = parts.port or 19530
-    token = f"{parts.username}:{parts.password or ''}" if parts.username else ""
-    db_name = parts.path.strip("/")
-    index_type = parse_qs(parts.query).get("index", ["FLAT"])[0].upper()
-    label = f"milvus://{parts.hostname}:{port}{'/' + db_name if db_name else ''}"
-    return MilvusTarget(f"http://{parts.hostname}:{port}", label, token, db_name, index_type)
-
-
-@dataclass
-class Changes:
-    """One write's changes, as recorded in the store's outbox."""
-
-    upsert: list[int] = field(default_factory=list)
-    delete: list[int] = field(default_factory=list)
-    delete_docs: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.upsert or self.delete or self.delete_docs)
-
-    def dumps(self) -> str:
-        return json.dumps({"upsert": self.upsert, "delete": self.delete, "delete_docs": self.delete_docs})
-
-    @classmethod
-    def loads(cls, text: str) -> Changes:
-        data = json.loads(text)
-        return cls([int(i) for i in data["upsert"]], [int(i) for i in data["delete"]], list(data["delete_docs"]))
-
-
-def _clip(text: str) -> str:
-    """``text`` cut to fit a VARCHAR (bytes of UTF-8), at a character boundary."""
-    raw = text.encode("utf-8")
-    return text if len(raw) <= TEXT_MAX_BYTES else raw[:TEXT_MAX_BYTES].decode("utf-8", "ignore")
-
-
-def _batches(items: Sequence[Any], size: int = BATCH) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 class MilvusEngine:
@@ -138,36 +69,17 @@ class MilvusEngine:
         self._vectors: dict[int, np.ndarray] = {}  # the store's vectors of the last results, for MMR
         self._changes = Changes()
         self._rebuilt = ""  # a new collection being filled by this write
+        # Milvus Lite searches rows it has not flushed by brute force in Python (~60 µs a row per
+        # query), so with Lite every write is flushed. A Milvus server seals and indexes segments
+        # itself (its documentation advises against frequent flushes), so there they are not.
+        self._lite = False
 
     # -- connection --------------------------------------------------------------------
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = self._connect()
+            self._client, self._lite = connect(self.target)
         return self._client
-
-    def _connect(self) -> Any:
-        try:
-            from pymilvus import MilvusClient
-        except ImportError as e:
-            raise BackendUnavailableError(
-                f"{self.target.label} needs pymilvus (and milvus-lite for milvus-lite:); "
-                f"install them with pip install -e '.[shared]'"
-            ) from e
-        if self.target.lite:
-            _check_lite_free(self.target)
-        try:
-            # A connection of its own (not pymilvus's shared one), so closing it after an error
-            # and connecting again really starts afresh when the server comes back.
-            client = MilvusClient(uri=self.target.uri, token=self.target.token, db_name=self.target.db_name,
-                                  timeout=30, dedicated=True)
-        except Exception as e:  # pymilvus raises its own and gRPC's errors
-            raise BackendUnavailableError(
-                f"{self.target.label}: cannot reach Milvus ({_first_line(e)}); check the URI and that Milvus runs"
-            ) from e
-        if self.target.lite:
-            _LITE_OPEN.add(str(Path(self.target.uri).absolute()))
-        return client
 
     def close(self) -> None:
         if self._client is not None:
@@ -245,7 +157,7 @@ class MilvusEngine:
         """Run a search on the shown collection; keep the hits the store has, with their vectors."""
         if not self.dimension or k <= 0 or (allowed is not None and not allowed):
             return []
-        expr = _filter(allowed, doc_ids)
+        expr = filter_expression(allowed, doc_ids)
         results = self._read(lambda: run(self.collection, expr), [[]])
         ranked = [(int(hit["id"]), abs(float(hit["distance"]))) for hit in results[0]]
         self._vectors = self.store.vectors_by_id([i for i, _ in ranked])
@@ -265,13 +177,13 @@ class MilvusEngine:
                     self.client.load_collection(name)
                 except Exception as e:
                     raise BackendUnavailableError(
-                        f"{self.target.label}: cannot read collection {name} ({_first_line(first)})"
+                        f"{self.target.label}: cannot read collection {name} ({first_line(first)})"
                     ) from e
             self.collection = name
         try:
             return call()
         except Exception as e:
-            raise BackendUnavailableError(f"{self.target.label}: cannot read collection ({_first_line(e)})") from e
+            raise BackendUnavailableError(f"{self.target.label}: cannot read collection ({first_line(e)})") from e
 
     def _missing(self, name: str) -> bool:
         client = self.client  # raises its own BackendUnavailableError
@@ -280,7 +192,7 @@ class MilvusEngine:
         except Exception as e:
             self.close()  # connect again next time: the server may come back
             raise BackendUnavailableError(
-                f"{self.target.label}: cannot reach Milvus ({_first_line(e)}); check the URI and that Milvus runs"
+                f"{self.target.label}: cannot reach Milvus ({first_line(e)}); check the URI and that Milvus runs"
             ) from e
 
     def vectors_of(self, ids: Sequence[int]) -> np.ndarray:
@@ -356,21 +268,22 @@ class MilvusEngine:
         try:
             if self._missing(name):
                 self._create(name)
-            for docs in _batches(changes.delete_docs):
+            for docs in batches(changes.delete_docs):
                 self.client.delete(name, filter=f"doc_id in {json.dumps(list(docs))}")
-            for ids in _batches(changes.delete):
+            for ids in batches(changes.delete):
                 self.client.delete(name, ids=list(ids))
-            for ids in _batches(sorted(set(changes.upsert))):
+            for ids in batches(sorted(set(changes.upsert))):
                 rows = self._rows(ids, generation)
                 if rows:
                     self.client.upsert(name, rows)
+            self._flush(name)
         except BackendUnavailableError:
             raise
         except Exception as e:
             self.close()
             raise BackendUnavailableError(
                 f"{self.target.label}: the store committed generation {generation} but Milvus did not take it "
-                f"({_first_line(e)}); searches miss that change until the next write or `rag repair` applies it"
+                f"({first_line(e)}); searches miss that change until the next write or `rag repair` applies it"
             ) from e
 
     def _rows(self, ids: Sequence[int], generation: int) -> list[dict[str, Any]]:
@@ -378,7 +291,7 @@ class MilvusEngine:
         vectors = self.store.vectors_by_id(ids)
         chunks = self.store.chunks_by_id(ids)
         return [
-            {"id": i, "doc_id": chunks[i].doc_id, "generation": generation, "text": _clip(chunks[i].text),
+            {"id": i, "doc_id": chunks[i].doc_id, "generation": generation, "text": clip(chunks[i].text),
              "vector": vectors[i].tolist()}
             for i in ids if i in chunks and i in vectors
         ]
@@ -392,30 +305,20 @@ class MilvusEngine:
                 rows = self._rows(ids.tolist(), generation)
                 if rows:
                     self.client.insert(name, rows)
+            self._flush(name)
         except BackendUnavailableError:
             raise
         except Exception as e:
             raise BackendUnavailableError(
-                f"{self.target.label}: cannot fill collection {name} ({_first_line(e)})"
+                f"{self.target.label}: cannot fill collection {name} ({first_line(e)})"
             ) from e
 
     def _create(self, name: str) -> None:
-        from pymilvus import DataType, Function, FunctionType
+        create_collection(self.client, name, self.dimension, self.target.index_type)
 
-        schema = self.client.create_schema(auto_id=False)
-        schema.add_field("id", DataType.INT64, is_primary=True)
-        schema.add_field("doc_id", DataType.VARCHAR, max_length=DOC_ID_MAX)
-        schema.add_field("generation", DataType.INT64)
-        schema.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX_BYTES, enable_analyzer=True,
-                         analyzer_params=ANALYZER)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dimension)
-        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"],
-                                     output_field_names=["sparse"]))
-        index = self.client.prepare_index_params()
-        index.add_index("vector", index_type=self.target.index_type, metric_type="IP")
-        index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-        self.client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    def _flush(self, name: str) -> None:
+        if self._lite:
+            self.client.flush(name)
 
     def _drop(self, name: str) -> None:
         try:
@@ -491,42 +394,4 @@ class MilvusEngine:
         return EngineStatus("milvus", detail, count, f"Milvus BM25 ({LEXICAL}), hybrid by Milvus RRF", count)
 
 
-_LITE_OPEN: set[str] = set()  # Milvus Lite folders this process serves (pymilvus keeps one server per folder)
-
-
-def _check_lite_free(target: MilvusTarget) -> None:
-    """Refuse clearly when another process holds a Milvus Lite folder (it serves one process at a time)."""
-    import fcntl
-
-    folder = Path(target.uri).absolute()
-    if str(folder) in _LITE_OPEN or not (folder / "LOCK").exists():
-        return
-    with open(folder / "LOCK", "a") as lock:
-        try:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise BackendUnavailableError(
-                f"{target.label}: another process has this Milvus Lite folder open (Milvus Lite serves one "
-                f"process); to share it, serve it with `python -m milvus_lite server --data-dir {folder} "
-                f"--port 19530` and use --engine milvus://127.0.0.1:19530"
-            ) from None
-        fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
-
-
-def _filter(allowed: Sequence[int] | None, doc_ids: Sequence[str] | None) -> str:
-    """A Milvus filter: by doc ids when given, else by chunk ids, else none.
-
-    >>> _filter([3, 4], ["d1"]), _filter([3, 4], None), _filter(None, None)
-    ('doc_id in ["d1"]', 'id in [3, 4]', '')
-    """
-    if doc_ids:
-        return f"doc_id in {json.dumps(list(doc_ids))}"
-    if allowed is not None:
-        return f"id in {json.dumps([int(i) for i in allowed])}"
-    return ""
-
-
-def _first_line(error: BaseException) -> str:
-    """The gist of a pymilvus or gRPC error, one line."""
-    text = str(getattr(error, "message", "") or error).strip()
-    return text.splitlines()[0][:300] if text else type(error).__name__
+__all__ = ["MilvusEngine", "MilvusTarget", "parse_target"]

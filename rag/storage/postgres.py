@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
 import time
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from rag.errors import BackendUnavailableError, DocumentNotFoundError, IndexCorruptError, IndexLockedError
+from rag.storage.pgsession import Session
 from rag.types import Chunk, Document, DocumentInfo, PageSpan
 
 if TYPE_CHECKING:
@@ -98,19 +97,8 @@ class PostgresStore:
     """A connection to one index in a PostgreSQL database (a ``rag.storage.base.Store``)."""
 
     def __init__(self, url: str) -> None:
-        import psycopg
-
         self.location = public_url(url)
-        try:
-            self.db = psycopg.connect(
-                url, autocommit=True, application_name=f"rag pid {os.getpid()} on {socket.gethostname()}"[:63]
-            )
-        except psycopg.Error as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise BackendUnavailableError(
-                f"{self.location}: cannot connect to PostgreSQL ({first}); check the URL and that the server "
-                f"runs (a password goes in $PGPASSWORD or ~/.pgpass)"
-            ) from e
+        self.db = Session(url, self.location)
         try:
             self._prepare()
         except BaseException:
@@ -156,10 +144,12 @@ class PostgresStore:
                     f"readers still work); wait for it to finish and run the command again"
                 )
             time.sleep(min(POLL_S, max(deadline - time.monotonic(), 0.0)))
+        self.db.busy += 1
         try:
             yield
         finally:
-            if not self.db.closed:
+            self.db.busy -= 1
+            if not self.db.closed and not self.db.conn.broken:
                 self.db.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
 
     def _try_lock(self) -> bool:
@@ -180,11 +170,9 @@ class PostgresStore:
         name = row[0] or "unnamed client"
         return f" ({name}{f', from {row[1]}' if row[1] else ''})"
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """All writes inside commit together or not at all."""
-        with self.db.transaction():
-            yield
+        return self.db.transaction()
 
     def disk_bytes(self) -> int:
         row = self.db.execute(
