@@ -24,6 +24,7 @@ shared/local ratio. Finally the 100k-chunk local index is copied with
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import random
 import shutil
@@ -36,15 +37,15 @@ from typing import Sequence
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-from common import ROOT, percentile, source_sentences, synthetic_articles, table, write_section  # noqa: E402
+import numpy as np
+from common import ROOT, percentile, source_sentences, synthetic_articles, table, write_section
 
 sys.path.insert(0, str(ROOT / "tests"))
 
-from rag.core import Rag  # noqa: E402
-from rag.embedding import Embedder  # noqa: E402
-from rag.ingest.text import text_document  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from rag.core import Rag
+from rag.embedding import Embedder
+from rag.ingest.text import text_document
+from rag.settings import Settings
 
 DIMENSION = 384
 SCALES = (10_000, 100_000)
@@ -181,7 +182,10 @@ def main() -> None:
             cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
 
+    clients = ("psycopg", "pymilvus", "milvus-lite")
+    versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in clients)
     body = "\n\n".join([
+        f"PostgreSQL 15 (Debian), {versions}.",
         "Ingest through `Rag.ingest`, batches of 1,000 articles (about 5,500 chunks, one commit each); "
         "chunks per second of wall time (embedding excluded: hash vectors), shared/local > 1 means shared is faster:",
         table(["chunks", "local chunks/s", "shared chunks/s", "shared / local"], ingest_rows),
@@ -192,7 +196,8 @@ def main() -> None:
          f"documents) into an empty shared deployment: {migrate_s:.1f} s, {migration.chunks / migrate_s:,.0f} "
          "chunks/s, nothing re-embedded, then its check (ok).") if target else "(migrate not run)",
         "Shared here means PostgreSQL 15 and Milvus Lite's gRPC server on this same machine (loopback), "
-        "which is Milvus's pure-Python embedded engine: its speed says little about a Milvus cluster; "
+        "that is Milvus Lite 3, a pure-Python implementation of Milvus's API (not Milvus's C++ engine): "
+        "its speed says little about a Milvus cluster; "
         "what it shows is the cost of the round trips and of the store-first protocol.",
     ])
     print(body)

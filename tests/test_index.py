@@ -159,3 +159,16 @@ def test_hit_scores_are_the_cosines_the_relevance_gate_uses(make_index, minilm):
     vector = minilm.encode_query(query)
     for hit in rag.search(query, k=5):
         assert hit.score == pytest.approx(float(minilm.encode([hit.chunk.text])[0] @ vector), abs=1e-5)
+
+
+def test_status_check_and_repair_on_every_deployment(make_index):
+    rag = make_index()
+    report = rag.ingest(load_paths([str(p) for p in ARTICLE_FILES]).documents)
+    status = rag.status()
+    assert (status.documents, status.chunks, status.vectors) == (len(ARTICLE_FILES), report.chunks, report.chunks)
+    assert status.store.split(":")[0] in ("sqlite", "postgresql") and status.engine.split(":")[0] in ("local", "milvus")
+    query = "How much did the bridge repairs cost?"
+    before = [(h.chunk.id, round(h.score, 5)) for h in rag.search(query, k=5)]
+    assert rag.repair() == report.chunks
+    assert_consistent(rag)
+    assert [(h.chunk.id, round(h.score, 5)) for h in rag.search(query, k=5)] == before

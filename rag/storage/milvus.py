@@ -100,14 +100,14 @@ class MilvusEngine:
         self.collection = recorded.get("milvus_collection", self.collection)
 
     def manifest(self) -> dict[str, str]:
-        if not self.uid:
-            self.uid = secrets.token_hex(6)
         if not self.collection:
             self.collection = self._new_name()
         name = self._rebuilt or self.collection
         return {"index_kind": "milvus", "lexical": LEXICAL, "milvus_index": self.uid, "milvus_collection": name}
 
     def _new_name(self) -> str:
+        """A new collection name of this index (its id made on first use)."""
+        self.uid = self.uid or secrets.token_hex(6)
         return f"rag_{self.uid}_{secrets.token_hex(4)}"
 
     # -- reading -------------------------------------------------------------------------
