@@ -1,7 +1,7 @@
 """Start the rag web UI and its JSON API: ``python ui.py [--host 127.0.0.1] [--port 7860] [--index-dir index]``.
 
-A thin front end over rag/web/, the same as ``rag serve``: reads RAG_INDEX_DIR
-and RAG_CACHE_DIR, keeps models offline, binds this machine only unless
+A thin front end over rag/web/, the same as ``rag serve``: reads RAG_INDEX_DIR,
+RAG_STORE, RAG_ENGINE and RAG_CACHE_DIR, keeps models offline, binds this machine only unless
 ``--host`` says otherwise, answers only requests naming this machine (or an
 ``--allow-host``), and turns a RagError into a one-line message.
 """
@@ -26,6 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--index-dir", default=os.environ.get("RAG_INDEX_DIR", "index"),
                         help="index folder (default: ./index, or $RAG_INDEX_DIR)")
+    parser.add_argument("--store", metavar="SPEC",
+                        help="sqlite (the index folder), sqlite:PATH or postgresql://USER@HOST:PORT/DATABASE "
+                             "(default: $RAG_STORE, else sqlite)")
+    parser.add_argument("--engine", dest="search_engine", metavar="SPEC",
+                        help="local, milvus://HOST:PORT or milvus-lite:PATH.db (default: $RAG_ENGINE, else local)")
     parser.add_argument("--allow-host", action="append", metavar="NAME",
                         help="also answer requests that name this host (repeatable; default: only localhost, "
                              "127.0.0.1, [::1] and --host)")

@@ -11,7 +11,7 @@ a folder that holds no index instead of creating one; only ``ingest`` (and
 ``serve``, whose Library tab adds articles) create. Everything printed from
 the articles is terminal-safe (rag/escaping.py); progress bars go to stderr
 and only when it is a terminal. Reads RAG_INDEX_DIR (and RAG_CACHE_DIR,
-through rag/frontend.py). Keeps Hugging Face offline unless the user runs
+RAG_STORE and RAG_ENGINE, through rag/frontend.py). Keeps Hugging Face offline unless the user runs
 ``rag pull``. Building the parser imports nothing heavy, so ``rag --help``
 is instant; each command imports what it needs.
 """
@@ -160,7 +160,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print_json(status)
     else:
         shown = {("disk_size" if k == "disk_bytes" else k): v for k, v in status.items()}
-        shown["disk_size"] = human_bytes(status["disk_bytes"])
+        if "disk_bytes" in status:  # absent when damage kept the counts from being read
+            shown["disk_size"] = human_bytes(status["disk_bytes"])
         width = max(len(key) for key in shown)
         for key, value in shown.items():
             print(f"{key:>{width}}: {printable(str(value))}")
@@ -171,10 +172,25 @@ def cmd_repair(args: argparse.Namespace) -> int:
     with _open(args, check=False) as rag:
         report = rag.repair()
         problems = rag.check()
+        engine = rag.index.names[1]
     for action in report.actions:
         print(f"repaired: {action}")
-    print(f"Rebuilt the search index from SQLite: {report.vectors} vectors. Check: {'; '.join(problems) or 'ok'}")
+    print(f"Rebuilt the search indexes ({engine}) from the store: {report.vectors} vectors. "
+          f"Check: {'; '.join(problems) or 'ok'}")
     return 1 if problems else 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    with _open(args) as rag:
+        report = rag.migrate(args.to_store, args.to_engine, progress_bar("copying"))
+    print(
+        f"Copied {report.documents} document(s) and {report.chunks} chunks with their vectors (nothing re-embedded) "
+        f"to {report.store} + {report.engine} in {report.seconds:.1f} s. Check: {'; '.join(report.problems) or 'ok'}"
+    )
+    if not report.problems:
+        print(f"Use it with: rag --store {report.store} --engine {report.engine} COMMAND "
+              f"(or set RAG_STORE and RAG_ENGINE)")
+    return 1 if report.problems else 0
 
 
 def _print_answer(args: argparse.Namespace, rag: Rag, answer: Any) -> int:
@@ -254,6 +270,12 @@ def _global_options(parser: argparse.ArgumentParser, in_command: bool) -> None:
     group.add_argument("--backend", dest="embedder_backend", choices=["auto", "torch", "onnx", "onnx-int8"],
                        default=default(None),
                        help="embedding backend (default: auto, ONNX int8 on a CPU, PyTorch on a GPU)")
+    group.add_argument("--store", metavar="SPEC", default=default(None),
+                       help="where documents, chunks and vectors live: sqlite (the index folder), sqlite:PATH or "
+                            "postgresql://USER@HOST:PORT/DATABASE (default: $RAG_STORE, else sqlite)")
+    group.add_argument("--engine", dest="search_engine", metavar="SPEC", default=default(None),
+                       help="the search engine: local (FAISS + BM25 files in the index folder), milvus://HOST:PORT "
+                            "or milvus-lite:PATH.db (default: $RAG_ENGINE, else local)")
 
 
 def _command(sub: Any, name: str, handler: Handler, help_: str, example: str) -> Parser:
@@ -352,6 +374,14 @@ def _writing_commands(sub: Any) -> None:
     _command(sub, "repair", cmd_repair,
              "Rebuild the search indexes from what the store holds; also upgrades an older index, restores a "
              "lost manifest and re-embeds documents that lost their chunks.", "rag repair")
+
+    p = _command(sub, "migrate", cmd_migrate,
+                 "Copy this index, vectors and all (nothing re-embedded), into an empty shared store and engine.",
+                 "rag migrate --to-store postgresql://rag@db:5432/news --to-engine milvus://milvus:19530")
+    p.add_argument("--to-store", required=True, metavar="SPEC",
+                   help="the empty store to fill: postgresql://USER@HOST:PORT/DATABASE or sqlite:PATH")
+    p.add_argument("--to-engine", required=True, metavar="SPEC",
+                   help="its search engine: milvus://HOST:PORT, milvus-lite:PATH.db or local")
 
 
 def _other_commands(sub: Any) -> None:

@@ -3,7 +3,7 @@
 It owns the storage (rag/storage/), the embedder (rag/embedding.py) and the
 generators (rag/generation/registry.py), and offers what a user does:
 ``ingest``, ``search``, ``ask``, ``brief``, ``documents``, ``document``,
-``remove``, ``status``, ``check``, ``repair`` and ``rebuild``. Its Settings
+``remove``, ``status``, ``check``, ``repair``, ``rebuild`` and ``migrate``. Its Settings
 never change; what varies per request (the generator, ``k``, the documents,
 the length, the topic) are call arguments.
 
@@ -30,7 +30,7 @@ from rag.errors import BadInputError, IndexMismatchError, IndexNotFoundError
 from rag.generation.base import POINTS_BY_LENGTH, Generator, Length
 from rag.generation.registry import GeneratorInfo, fallback_notice, generator_info, make_generator, resolve_name
 from rag.settings import Settings
-from rag.storage import index_exists, open_index
+from rag.storage import index_exists, index_place, open_index
 from rag.types import (
     Answer,
     BuildInfo,
@@ -40,6 +40,7 @@ from rag.types import (
     Hit,
     IndexStatus,
     IngestReport,
+    MigrationReport,
     RepairReport,
     Retrieval,
 )
@@ -73,10 +74,8 @@ class Rag:
     ) -> None:
         self.settings = settings or Settings()
         if not create and not index_exists(self.settings):
-            raise IndexNotFoundError(
-                f"no index at {self.settings.index_dir}; check --index-dir (or $RAG_INDEX_DIR), "
-                f"or create one with `rag ingest PATH`"
-            )
+            place, option = index_place(self.settings)
+            raise IndexNotFoundError(f"no index {place}; check {option}, or create one with `rag ingest PATH`")
         self.index = open_index(self.settings)
         self._given_embedder = embedder
         self._embedder = embedder
@@ -303,6 +302,31 @@ class Rag:
             max_chars=max_chars, overlap_chars=overlap, index_detail=storage.index_detail,
             lexical=storage.lexical, lexical_chunks=storage.lexical_chunks,
             embedder_backend=built.embedder_backend if built else self.embedder.backend,
+            store=storage.store, engine=storage.engine,
+        )
+
+    def migrate(self, store: str, engine: str, progress: Progress | None = None) -> MigrationReport:
+        """Copy this index, as stored, into an empty ``store`` + ``engine`` (no re-embedding).
+
+        ``store`` and ``engine`` take the forms of ``Settings.store`` and
+        ``Settings.search_engine``; the copy is then checked like ``rag status --check``.
+        """
+        import time
+
+        from rag.storage.migration import copy_index
+
+        started = time.perf_counter()
+        target_settings = self.settings.with_(store=store, search_engine=engine)
+        target = open_index(target_settings)
+        try:
+            chunks = copy_index(self.index, target, progress)
+            problems = target.check()
+            documents, names = target.store.count_documents(), target.names
+        finally:
+            target.close()
+        return MigrationReport(
+            documents=documents, chunks=chunks, store=names[0], engine=names[1],
+            seconds=time.perf_counter() - started, problems=tuple(problems),
         )
 
 

@@ -73,3 +73,7 @@ class DocumentNotFoundError(RagError):
 
 class NetworkUnavailableError(RagError):
     """A download was requested but no network is reachable."""
+
+
+class BackendUnavailableError(RagError):
+    """A database or search server cannot be reached or used (names it and the fix)."""

@@ -2,7 +2,8 @@
 
 ``settings_from`` builds the one Settings from parsed flags and the
 environment (``$RAG_CACHE_DIR``; ``$RAG_INDEX_DIR`` is the ``--index-dir``
-default), so nothing below the front ends reads environment variables.
+default; ``$RAG_STORE`` and ``$RAG_ENGINE`` those of ``--store`` and
+``--engine``), so nothing below the front ends reads environment variables.
 ``quiet_libraries`` keeps Hugging Face offline unless pulling and keeps
 library progress bars and log chatter off the terminal; warnings are left
 alone except the known noise listed in ``QUIET_WARNINGS``. ``resolve_ids``
@@ -39,13 +40,16 @@ AMBIGUOUS_SHOWN = 5
 # Flags whose value goes into the Settings field of the same name when given.
 SETTING_FLAGS = (
     "embedder_model", "embedder_backend", "device", "generator", "seq2seq_model", "top_k", "max_new_tokens",
-    "num_beams",
+    "num_beams", "store", "search_engine",
 )
-QUIET_LOGGERS = ("sentence_transformers", "pypdf", "trafilatura", "htmldate", "courlan")
+# Settings a variable of the environment gives when their flag is left out (--store, --engine).
+SETTING_ENVIRONMENT = {"store": "RAG_STORE", "search_engine": "RAG_ENGINE"}
+QUIET_LOGGERS = ("sentence_transformers", "pypdf", "trafilatura", "htmldate", "courlan", "pymilvus", "milvus_lite")
 # (message regex, module regex) of warnings that say nothing a user can act on.
 QUIET_WARNINGS = (
     (r".*", r"torch\.onnx.*"),  # the one-time ONNX export
     (r".*TRANSFORMERS_CACHE.*", r""),
+    (r"pkg_resources is deprecated.*", r"milvus_lite.*"),  # milvus-lite 2.5 imports it; nothing for a user to do
 )
 
 
@@ -55,6 +59,8 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str] | None = 
     changes: dict[str, Any] = {"index_dir": Path(args.index_dir), "cache_dir": cache_dir_from(environ)}
     for name in SETTING_FLAGS:
         value = getattr(args, name, None)
+        if value is None and name in SETTING_ENVIRONMENT:
+            value = environ.get(SETTING_ENVIRONMENT[name]) or None
         if value is not None:
             changes[name] = value
     if getattr(args, "max_file_mb", None) is not None:

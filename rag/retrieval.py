@@ -5,7 +5,10 @@
 2. BM25 (when ``Settings.hybrid``): as many chunks by keyword score, which
    finds rare exact terms (names, codes, figures) a dense model can miss.
 3. Reciprocal rank fusion: ``sum(1 / (rrf_k + rank))`` over the two lists; it
-   needs no score calibration between cosine and BM25.
+   needs no score calibration between cosine and BM25. An engine that fuses
+   itself (Milvus's RRF ranker) does steps 2-3 in one call when the two
+   lists weigh the same (``bm25_weight`` 1.0); the dense pool of step 1 is
+   still read for the abstention gate.
 4. MMR (when ``Settings.retrieval_mmr_lambda`` < 1, rag/mmr.py): the final
    ``k`` are picked one at a time by ``lambda * relevance - (1 - lambda) *
    max cosine to those already picked``, relevance being the fused score
@@ -59,6 +62,24 @@ def _scaled(scores: np.ndarray) -> np.ndarray:
     return (scores - low) / (high - low) if high > low else np.ones_like(scores)
 
 
+def _candidates(
+    index: Index, vector: np.ndarray, query: str, settings: Settings, pool: int,
+    allowed: Sequence[int] | None, doc_ids: Sequence[str] | None,
+) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    """The candidates (dense, or dense and BM25 fused: by the engine when it can, Milvus, else
+    here) and the dense pool whose cosines the abstention gate reads."""
+    dense = index.dense(vector, pool, allowed, doc_ids)
+    if not dense or not settings.hybrid:
+        return dense, dense
+    if settings.bm25_weight == 1.0:
+        engine_fused = index.fused(vector, query, pool, settings.rrf_k, allowed, doc_ids)
+        if engine_fused is not None:
+            return engine_fused, dense
+    lexical = index.keyword(query, pool, allowed, doc_ids)
+    rankings = [[i for i, _ in dense], [i for i, _ in lexical]]
+    return reciprocal_rank_fusion(rankings, settings.rrf_k, [1.0, settings.bm25_weight]), dense
+
+
 def search(
     index: Index,
     embed: Callable[[str], np.ndarray],
@@ -77,20 +98,14 @@ def search(
     """
     index.refresh()
     index.require_manifest()  # "no matching passages" must never hide a lost manifest
+    doc_ids = list(doc_ids) if doc_ids else None
     allowed = index.chunk_ids(doc_ids) if doc_ids else None
     if (allowed is not None and not allowed) or k <= 0 or index.built is None:
         return Retrieval([])
     vector = embed(query)
-    pool = max(settings.retrieval_candidates, k)
-    dense = index.dense(vector, pool, allowed)
-    if not dense:
+    fused, dense = _candidates(index, vector, query, settings, max(settings.retrieval_candidates, k), allowed, doc_ids)
+    if not fused:
         return Retrieval([])
-    if settings.hybrid:
-        lexical = index.keyword(query, pool, allowed)
-        rankings = [[i for i, _ in dense], [i for i, _ in lexical]]
-        fused = reciprocal_rank_fusion(rankings, settings.rrf_k, [1.0, settings.bm25_weight])
-    else:
-        fused = dense
     ids = [i for i, _ in fused]
     vectors = index.vectors(ids)
     cosines = vectors @ vector

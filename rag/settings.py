@@ -53,7 +53,9 @@ class Settings:
     # by every index of this user. Never inside an index folder.
     cache_dir: Path = field(default_factory=_default_cache_dir)
     # Storage: the store holds the truth (documents, chunks, vectors), the search
-    # engine the indexes derived from it (rag/storage/).
+    # engine the indexes derived from it (rag/storage/). Store: "sqlite" (index_dir),
+    # "sqlite:PATH" or "postgresql://USER@HOST:PORT/DATABASE"; engine: "local" (FAISS +
+    # BM25 files in the index folder), "milvus://HOST:PORT" or "milvus-lite:PATH.db".
     store: str = "sqlite"
     search_engine: str = "local"
     # How long a writer waits for another writer's lock before giving up (0: refuse at once).

@@ -253,6 +253,20 @@ class StorageStatus:
     generation: int
     disk_bytes: int
     location: str
+    store: str = ""  # which store, where: "sqlite:/srv/index", "postgresql://rag@db:5432/news"
+    engine: str = ""  # which search engine, where: "local:/srv/index", "milvus://milvus:19530"
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    """``rag migrate``: what was copied where, how long it took, and the copy's check."""
+
+    documents: int
+    chunks: int
+    store: str
+    engine: str
+    seconds: float
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,3 +288,5 @@ class IndexStatus:
     lexical: str = ""
     lexical_chunks: int = 0
     embedder_backend: str = ""
+    store: str = ""
+    engine: str = ""

@@ -26,9 +26,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # machine they thrash (one seq2seq test: 55 s with the default threads, 2.7 s with one).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+from servers import MilvusServer, PostgresCluster  # noqa: E402
+
 from rag.core import Rag  # noqa: E402
 from rag.embedding import Embedder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
+from rag.storage.milvus import MilvusEngine  # noqa: E402
 
 collect_ignore = ["data"]  # fixture files and the script that made them, not tests
 
@@ -135,10 +138,70 @@ def make_rag(tmp_path: Path, minilm: Embedder) -> Iterator[Callable[..., Rag]]:
         rag.close()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL cluster for the whole session (tests/servers.py)."""
+    cluster = PostgresCluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def milvus() -> Iterator[MilvusServer]:
+    """One Milvus Lite server for the whole session, reached by URI like a Milvus cluster (tests/servers.py)."""
+    server = MilvusServer()
+    yield server
+    server.stop()
+
+
+DEPLOYMENTS = ["local", "shared"]
+
+
+def deployment_settings(request: pytest.FixtureRequest, deployment: str) -> dict[str, str]:
+    """Settings changes for a fresh index on ``deployment``: local files, or PostgreSQL + Milvus."""
+    if deployment == "local":
+        return {}
+    return {"store": request.getfixturevalue("postgres").new_database(),
+            "search_engine": request.getfixturevalue("milvus").uri}
+
+
+def _factory(request: pytest.FixtureRequest, deployment: str, tmp_path: Path, minilm: Embedder, opened: list[Rag]):
+    def factory(name: str = "index", embedder: Embedder | None = None, **changes) -> Rag:
+        settings = Settings(index_dir=tmp_path / name, generator="extractive").with_(
+            **deployment_settings(request, deployment), **changes
+        )
+        rag = Rag(settings, embedder=embedder or minilm)
+        opened.append(rag)
+        return rag
+
+    return factory
+
+
+@pytest.fixture(params=DEPLOYMENTS)
+def make_index(request: pytest.FixtureRequest, tmp_path: Path, minilm: Embedder) -> Iterator[Callable[..., Rag]]:
+    """Like ``make_rag``, once per deployment: local (SQLite + FAISS/BM25 files), shared (PostgreSQL + Milvus)."""
+    opened: list[Rag] = []
+    yield _factory(request, request.param, tmp_path, minilm, opened)
+    for rag in opened:
+        rag.close()
+
+
+@pytest.fixture
+def make_index_shared(request: pytest.FixtureRequest, tmp_path: Path, minilm: Embedder) -> Iterator[Callable[..., Rag]]:
+    """Like ``make_rag``, on the shared deployment (a fresh PostgreSQL database, the session's Milvus)."""
+    opened: list[Rag] = []
+    yield _factory(request, "shared", tmp_path, minilm, opened)
+    for rag in opened:
+        rag.close()
+
+
 def engine_ids(rag: Rag, structure: str = "vectors") -> set[int]:
-    """The chunk ids the search engine's ``vectors`` (FAISS) or ``lexical`` (BM25) structure holds."""
+    """The chunk ids the search engine holds: in FAISS (``vectors``) or BM25 (``lexical``); Milvus has one collection."""
     rag.index.refresh()
-    return set(getattr(rag.index.engine, structure).ids().tolist())
+    engine = rag.index.engine
+    if isinstance(engine, MilvusEngine):
+        return engine.ids()
+    return set(getattr(engine, structure).ids().tolist())
 
 
 def parse_facts() -> list[dict]:

@@ -169,7 +169,7 @@ def test_every_argument_has_help_and_says_its_default() -> None:
             if not action.help:
                 missing.append(f"{name} {action.dest}: no help")
             takes_value = action.nargs != 0 and not isinstance(action, argparse._StoreTrueAction)
-            required = not action.option_strings and action.nargs in (None, "+")
+            required = action.required or (not action.option_strings and action.nargs in (None, "+"))
             if takes_value and not required and "default" not in action.help:
                 missing.append(f"{name} {action.dest}: no default in {action.help!r}")
     assert missing == []

@@ -1,6 +1,7 @@
 """Hybrid retrieval: BM25 beside dense vectors, fused by RRF, diversified by MMR, kept in step.
 
-Real MiniLM, real FAISS, real bm25s. The rare-term fixture is written inline:
+Real MiniLM, real FAISS, real bm25s; the behavioural tests run on the shared deployment
+too (PostgreSQL + Milvus, whose own BM25 and RRF ranker do the work). The rare-term fixture is written inline:
 press-quote articles ("X said ...") that a question about what someone said
 matches semantically, and one article that names a person no other text does.
 """
@@ -69,8 +70,8 @@ def assert_offsets(index: Rag, hits) -> None:
         assert doc.text[hit.chunk.start : hit.chunk.end] == hit.chunk.text
 
 
-def test_hybrid_finds_a_rare_exact_name_that_dense_misses(make_rag, minilm):
-    index = make_rag(**HYBRID)
+def test_hybrid_finds_a_rare_exact_name_that_dense_misses(make_index, minilm):
+    index = make_index(**HYBRID)
     index.ingest(press_documents())
     index.index.refresh()
     dense = [h.chunk.text for h in index.index.hits(index.index.dense(minilm.encode_query(RARE_QUESTION), 3))]
@@ -79,21 +80,21 @@ def test_hybrid_finds_a_rare_exact_name_that_dense_misses(make_rag, minilm):
     assert "Quarshie-Brandt" in hits[0].chunk.text
     assert [h.rank for h in hits] == [1, 2, 3]
     assert_offsets(index, hits)
-    plain = make_rag("plain", hybrid=False, retrieval_mmr_lambda=1.0)
+    plain = make_index("plain", hybrid=False, retrieval_mmr_lambda=1.0)
     plain.ingest(press_documents())
     assert not any("Quarshie-Brandt" in h.chunk.text for h in plain.search(RARE_QUESTION, k=3))
 
 
-def test_hit_scores_are_cosines_to_the_query(make_rag, minilm):
-    index = make_rag(**HYBRID)
+def test_hit_scores_are_cosines_to_the_query(make_index, minilm):
+    index = make_index(**HYBRID)
     index.ingest(press_documents())
     query = minilm.encode_query(RARE_QUESTION)
     for hit in index.search(RARE_QUESTION, k=5):
         assert hit.score == pytest.approx(float(minilm.encode([hit.chunk.text])[0] @ query), abs=1e-4)
 
 
-def test_adds_replacements_and_removes_keep_bm25_dense_and_sqlite_in_step(make_rag, tmp_path):
-    index = make_rag(**HYBRID)
+def test_adds_replacements_and_removes_keep_bm25_dense_and_sqlite_in_step(make_index, tmp_path):
+    index = make_index(**HYBRID)
     docs = fixture_documents()
     index.ingest(docs[:3])
     assert_in_step(index)

@@ -1,5 +1,6 @@
 """The index through ``rag.Rag``: store and search engine kept in step through adds, re-adds,
-replacements and removals."""
+replacements and removals; the behavioural tests run on both deployments (``make_index``): local
+(SQLite + FAISS/BM25 files) and shared (PostgreSQL + Milvus)."""
 
 from __future__ import annotations
 
@@ -23,16 +24,16 @@ def assert_consistent(rag: Rag) -> None:
             assert doc.text[chunk.start : chunk.end] == chunk.text
 
 
-def test_ingest_fixtures_keeps_offsets_and_ids_in_step(make_rag):
-    rag = make_rag()
+def test_ingest_fixtures_keeps_offsets_and_ids_in_step(make_index):
+    rag = make_index()
     report = rag.ingest(load_paths([str(p) for p in ARTICLE_FILES]).documents)
     assert len(report.added) == len(ARTICLE_FILES)
-    assert report.chunks == rag.index.store.count_chunks() == rag.index.engine.vectors.ntotal
+    assert report.chunks == rag.index.store.count_chunks() == rag.status().vectors
     assert_consistent(rag)
 
 
-def test_reingesting_the_same_content_is_a_no_op(make_rag):
-    rag = make_rag()
+def test_reingesting_the_same_content_is_a_no_op(make_index):
+    rag = make_index()
     rag.ingest(load_paths([str(SEEDS)]).documents)
     before = (rag.index.generation, rag.index.chunk_ids())
     report = rag.ingest(load_paths([str(SEEDS)]).documents)
@@ -40,8 +41,8 @@ def test_reingesting_the_same_content_is_a_no_op(make_rag):
     assert (rag.index.generation, rag.index.chunk_ids()) == before
 
 
-def test_changed_file_replaces_its_old_version(make_rag, tmp_path):
-    rag = make_rag()
+def test_changed_file_replaces_its_old_version(make_index, tmp_path):
+    rag = make_index()
     path = tmp_path / "story.txt"
     path.write_text("The council approved the new park. Work starts in May.", encoding="utf-8")
     first = rag.ingest(load_paths([str(path)]).documents)
@@ -56,10 +57,10 @@ def test_changed_file_replaces_its_old_version(make_rag, tmp_path):
     assert_consistent(rag)
 
 
-def test_text_without_a_lasting_name_never_replaces(make_rag):
+def test_text_without_a_lasting_name_never_replaces(make_index):
     from rag.ingest import read_stdin
 
-    rag = make_rag()
+    rag = make_index()
 
     class Stdin:
         def __init__(self, text: str) -> None:
@@ -74,8 +75,8 @@ def test_text_without_a_lasting_name_never_replaces(make_rag):
     assert set(first.added) | set(second.added) == {d.doc_id for d in rag.documents()}
 
 
-def test_remove_deletes_from_the_engine_and_the_store(make_rag):
-    rag = make_rag()
+def test_remove_deletes_from_the_engine_and_the_store(make_index):
+    rag = make_index()
     report = rag.ingest(load_paths([str(p) for p in ARTICLE_FILES[:3]]).documents)
     gone = report.added[0]
     gone_chunks = {c.id for c in rag.chunks(gone)}
@@ -122,8 +123,8 @@ def test_exact_arithmetic_with_a_fake_embedder(tmp_path):
     rag.close()
 
 
-def test_reopened_index_gives_the_same_results(make_rag, minilm):
-    rag = make_rag()
+def test_reopened_index_gives_the_same_results(make_index, minilm):
+    rag = make_index()
     rag.ingest(load_paths([str(p) for p in ARTICLE_FILES]).documents)
     query = "How much did the bridge repairs cost?"
     before = [(h.chunk.id, round(h.score, 5)) for h in rag.search(query, k=5)]
@@ -133,8 +134,8 @@ def test_reopened_index_gives_the_same_results(make_rag, minilm):
     again.close()
 
 
-def test_seed_question_finds_the_400_percent_chunk_first(make_rag):
-    rag = make_rag()
+def test_seed_question_finds_the_400_percent_chunk_first(make_index):
+    rag = make_index()
     rag.ingest(load_paths([str(SEEDS)]).documents)
     hits = rag.search("How much should NATO boost air and missile defense?", k=3)
     assert "400%" in hits[0].chunk.text
@@ -142,8 +143,8 @@ def test_seed_question_finds_the_400_percent_chunk_first(make_rag):
     assert doc.text[hits[0].chunk.start : hits[0].chunk.end] == hits[0].chunk.text
 
 
-def test_search_can_be_restricted_to_documents(make_rag):
-    rag = make_rag()
+def test_search_can_be_restricted_to_documents(make_index):
+    rag = make_index()
     report = rag.ingest(load_paths([str(p) for p in ARTICLE_FILES]).documents)
     only = report.added[1]
     hits = rag.search("When did the bridge reopen?", k=5, doc_ids=[only])
@@ -151,10 +152,23 @@ def test_search_can_be_restricted_to_documents(make_rag):
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
 
 
-def test_hit_scores_are_the_cosines_the_relevance_gate_uses(make_rag, minilm):
-    rag = make_rag()
+def test_hit_scores_are_the_cosines_the_relevance_gate_uses(make_index, minilm):
+    rag = make_index()
     rag.ingest(load_paths([str(SEEDS)]).documents)
     query = "How much should NATO boost air and missile defense?"
     vector = minilm.encode_query(query)
     for hit in rag.search(query, k=5):
         assert hit.score == pytest.approx(float(minilm.encode([hit.chunk.text])[0] @ vector), abs=1e-5)
+
+
+def test_status_check_and_repair_on_every_deployment(make_index):
+    rag = make_index()
+    report = rag.ingest(load_paths([str(p) for p in ARTICLE_FILES]).documents)
+    status = rag.status()
+    assert (status.documents, status.chunks, status.vectors) == (len(ARTICLE_FILES), report.chunks, report.chunks)
+    assert status.store.split(":")[0] in ("sqlite", "postgresql") and status.engine.split(":")[0] in ("local", "milvus")
+    query = "How much did the bridge repairs cost?"
+    before = [(h.chunk.id, round(h.score, 5)) for h in rag.search(query, k=5)]
+    assert rag.repair().vectors == report.chunks
+    assert_consistent(rag)
+    assert [(h.chunk.id, round(h.score, 5)) for h in rag.search(query, k=5)] == before

@@ -1,4 +1,5 @@
-"""Rag.ask() and Rag.brief() end to end: real MiniLM, real FAISS, both generators, exact citations."""
+"""Rag.ask() and Rag.brief() end to end: real MiniLM, real FAISS, both generators, exact citations;
+on both deployments (local files; PostgreSQL + Milvus)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import DATA, SEEDS, parse_facts
+from conftest import DATA, DEPLOYMENTS, SEEDS, deployment_settings, parse_facts
 from rag.core import Rag
 from rag.ingest import load_paths
 from rag.pipeline import ABSTAIN_TEXT
@@ -43,9 +44,12 @@ def assert_citations_exact(index, answer: Answer) -> None:
         assert int(marker) in numbers
 
 
-@pytest.fixture(scope="module")
-def library(tmp_path_factory, minilm):
-    settings = Settings(index_dir=tmp_path_factory.mktemp("pipe") / "index", generator="extractive")
+@pytest.fixture(scope="module", params=DEPLOYMENTS)
+def library(request, tmp_path_factory, minilm):
+    """The fixtures indexed on each deployment: local files, and PostgreSQL + Milvus."""
+    settings = Settings(index_dir=tmp_path_factory.mktemp("pipe") / "index", generator="extractive").with_(
+        **deployment_settings(request, request.param)
+    )
     rag = Rag(settings, embedder=minilm)
     rag.ingest(load_paths([str(p) for p in TXT] + [str(SEEDS)]).documents)
     yield rag

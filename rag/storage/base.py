@@ -6,9 +6,16 @@ it. A search engine keeps the structures that make search fast (vectors,
 keywords) for one committed *generation* of the store: rag/storage/index.py
 asks it to change in step with a write, to save the new generation before
 the store commits, and to drop older generations after. One backend per
-file: rag/storage/sqlite.py is the store, rag/storage/local.py the engine
-(FAISS + BM25 files beside the database); rag/storage/__init__.py maps the
-names in Settings to them.
+file: rag/storage/sqlite.py and rag/storage/postgres.py are stores,
+rag/storage/local.py (FAISS + BM25 files beside the database) and
+rag/storage/milvus.py engines; rag/storage/__init__.py maps the names in
+Settings to them.
+
+An engine that lives in another system (Milvus) cannot join the store's
+transaction: it records its change in the store's outbox
+(``record_changes``) inside the transaction, applies it after the commit
+with idempotent upserts and deletes by id, and clears it; a change left
+by a crash is applied by the next write or ``rag repair``.
 
 These are Protocols: any class with these methods fits, no base class needed.
 """
@@ -99,10 +106,22 @@ class Store(Protocol):
     def count_chunks(self) -> int: ...
     def vectors(self, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
     def chunk_texts(self, batch: int = 4096) -> Iterator[list[tuple[int, str]]]: ...
+    def vectors_by_id(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of those ``ids`` that exist (absent ones are left out)."""
+        ...
+
+    # the outbox of engines written after the commit: one opaque record per generation
+    def record_changes(self, generation: int, changes: str) -> None: ...
+    def pending_changes(self) -> list[tuple[int, str]]: ...
+    def clear_changes(self, through: int) -> None: ...
 
 
 class SearchEngine(Protocol):
     """Search structures derived from a Store, one committed generation at a time."""
+
+    def close(self) -> None:
+        """Let go of connections (the store is closed by its owner)."""
+        ...
 
     def open(self, generation: int, dimension: int, recorded: Mapping[str, str]) -> None:
         """Show ``generation`` (vectors of ``dimension``; 0: nothing stored yet); cheap, loads lazily.
@@ -120,9 +139,19 @@ class SearchEngine(Protocol):
         """
         ...
 
-    # reading
-    def dense(self, vector: np.ndarray, k: int, allowed: Sequence[int] | None) -> Ranked: ...
-    def keyword(self, text: str, k: int, allowed: Sequence[int] | None) -> Ranked: ...
+    # reading; ``allowed`` chunk ids are those of ``doc_ids`` when both are given
+    def dense(
+        self, vector: np.ndarray, k: int, allowed: Sequence[int] | None, doc_ids: Sequence[str] | None = None
+    ) -> Ranked: ...
+    def keyword(
+        self, text: str, k: int, allowed: Sequence[int] | None, doc_ids: Sequence[str] | None = None
+    ) -> Ranked: ...
+    def fused(
+        self, vector: np.ndarray, text: str, k: int, allowed: Sequence[int] | None, rrf_k: int,
+        doc_ids: Sequence[str] | None = None,
+    ) -> Ranked | None:
+        """Dense and keyword ``k`` each, fused by reciprocal rank in the engine; None: fuse in Python."""
+        ...
     def vectors_of(self, ids: Sequence[int]) -> np.ndarray:
         """The indexed vectors of ``ids`` (for MMR), in that order."""
         ...
@@ -132,7 +161,9 @@ class SearchEngine(Protocol):
         """Load the shown generation's structures for changing (IndexCorruptError when damaged)."""
         ...
     def add(self, ids: Sequence[int], vectors: np.ndarray, texts: Sequence[str]) -> None: ...
-    def remove(self, ids: Sequence[int]) -> int: ...
+    def remove(self, ids: Sequence[int], doc_ids: Sequence[str] = ()) -> int:
+        """Remove chunks ``ids``; ``doc_ids`` names documents that went with all their chunks."""
+        ...
     def rebuild(self) -> None:
         """Refill every structure from the store (a repair)."""
         ...

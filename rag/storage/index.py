@@ -59,10 +59,13 @@ def _build_info(manifest: dict[str, str]) -> BuildInfo | None:
 class Index:
     """An open index: ``Store`` + ``SearchEngine`` (rag/storage/base.py). Open with ``rag.storage.open_index``."""
 
-    def __init__(self, store: Store, engine: SearchEngine, lock_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, store: Store, engine: SearchEngine, lock_timeout_s: float = 60.0, names: tuple[str, str] = ("", "")
+    ) -> None:
         self.store = store
         self.engine = engine
         self.lock_timeout_s = lock_timeout_s
+        self.names = names  # (store, engine) as ``rag status`` shows them
         self.generation = -1
         self.built: BuildInfo | None = None
         self.manifest: dict[str, str] = {}
@@ -76,6 +79,7 @@ class Index:
         return self.store.location
 
     def close(self) -> None:
+        self.engine.close()
         self.store.close()
 
     def _check_schema(self) -> None:
@@ -160,13 +164,24 @@ class Index:
     def stored_ids(self, doc_ids: Sequence[str]) -> set[str]:
         return self.store.stored_ids(doc_ids)
 
-    def dense(self, vector: np.ndarray, k: int, allowed: Sequence[int] | None = None) -> Ranked:
-        """``(chunk_id, cosine)`` of the ``k`` nearest chunks, best first."""
-        return self._reading(lambda: self.engine.dense(vector, k, allowed))
+    def dense(
+        self, vector: np.ndarray, k: int, allowed: Sequence[int] | None = None, doc_ids: Sequence[str] | None = None
+    ) -> Ranked:
+        """``(chunk_id, cosine)`` of the ``k`` nearest chunks, best first (``allowed``: those of ``doc_ids``)."""
+        return self._reading(lambda: self.engine.dense(vector, k, allowed, doc_ids))
 
-    def keyword(self, text: str, k: int, allowed: Sequence[int] | None = None) -> Ranked:
+    def keyword(
+        self, text: str, k: int, allowed: Sequence[int] | None = None, doc_ids: Sequence[str] | None = None
+    ) -> Ranked:
         """``(chunk_id, bm25_score)`` of the ``k`` best keyword matches, best first."""
-        return self._reading(lambda: self.engine.keyword(text, k, allowed))
+        return self._reading(lambda: self.engine.keyword(text, k, allowed, doc_ids))
+
+    def fused(
+        self, vector: np.ndarray, text: str, k: int, rrf_k: int, allowed: Sequence[int] | None = None,
+        doc_ids: Sequence[str] | None = None,
+    ) -> Ranked | None:
+        """Dense and keyword fused by the engine (reciprocal rank), or None when it leaves fusion to the caller."""
+        return self._reading(lambda: self.engine.fused(vector, text, k, allowed, rrf_k, doc_ids))
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         return self._reading(lambda: self.engine.vectors_of(ids))
@@ -196,7 +211,7 @@ class Index:
         return hits
 
     # -- writing ------------------------------------------------------------------------------
-    def _commit(
+    def commit(
         self, build: BuildInfo | None, write: Callable[[], None], incremental: bool = True, repairing: bool = False
     ) -> None:
         """Run ``write`` in one transaction; save the engine under a new generation, then commit.
@@ -264,7 +279,7 @@ class Index:
                 if doc.replaces_source:  # exactly this source's older versions, never one added just now
                     for old_id in self.store.ids_for_source(doc.source):
                         if old_id != doc.id and old_id not in added:
-                            self.engine.remove(self.store.remove_document(old_id))
+                            self.engine.remove(self.store.remove_document(old_id), [old_id])
                             replaced.append(old_id)
                 if self.store.stored_ids([doc.id]):
                     unchanged.append(doc.id)
@@ -276,7 +291,7 @@ class Index:
             self.engine.add(ids, vectors[keep], [chunks[i].text for i in keep])
             count = len(ids)
 
-        self._commit(build, write)
+        self.commit(build, write)
         return IngestReport(added=tuple(added), unchanged=tuple(unchanged), replaced=tuple(replaced), chunks=count)
 
     def remove(self, doc_ids: Sequence[str]) -> int:
@@ -288,9 +303,9 @@ class Index:
         def write() -> None:
             nonlocal removed
             for doc_id in doc_ids:
-                removed += self.engine.remove(self.store.remove_document(doc_id))
+                removed += self.engine.remove(self.store.remove_document(doc_id), [doc_id])
 
-        self._commit(None, write)
+        self.commit(None, write)
         return removed
 
     def replace_all(self, chunks: Sequence[Chunk], vectors: np.ndarray, build: BuildInfo) -> int:
@@ -302,7 +317,7 @@ class Index:
             ids = self.store.add_chunks(chunks, vectors)
             self.engine.add(ids, vectors, [c.text for c in chunks])
 
-        self._commit(build, write, incremental=False)
+        self.commit(build, write, incremental=False)
         return len(chunks)
 
     def repair(
@@ -332,7 +347,7 @@ class Index:
                 actions.append("restored the manifest")
             self.engine.rebuild()
 
-        self._commit(build, write, incremental=False, repairing=True)
+        self.commit(build, write, incremental=False, repairing=True)
         return RepairReport(vectors=self.engine.describe().vectors, actions=tuple(actions))
 
     # -- checking -------------------------------------------------------------------------------
@@ -374,6 +389,8 @@ class Index:
             generation=self.generation,
             disk_bytes=self.store.disk_bytes() + self.engine.disk_bytes(),
             location=self.location,
+            store=self.names[0],
+            engine=self.names[1],
         )
 
 

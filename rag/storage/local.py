@@ -61,6 +61,9 @@ class LocalEngine:
         self._recorded: Mapping[str, str] = {}  # the manifest of the shown generation
         self._written: Record = {}  # checksums of the files ``save`` wrote
 
+    def close(self) -> None:
+        """Nothing to let go of: the files are read whole."""
+
     # -- files ---------------------------------------------------------------------
     def vector_path(self, generation: int) -> Path:
         return self.folder / f"vectors-{generation}.faiss"
@@ -167,16 +170,26 @@ class LocalEngine:
         return VectorIndex.build(self.dimension, self.store.vectors, n, self.ann_threshold, self.ann_nprobe)
 
     # -- reading -----------------------------------------------------------------------
-    def dense(self, vector: np.ndarray, k: int, allowed: Sequence[int] | None) -> Ranked:
+    def dense(
+        self, vector: np.ndarray, k: int, allowed: Sequence[int] | None, doc_ids: Sequence[str] | None = None
+    ) -> Ranked:
         if not self.dimension or k <= 0 or self.vectors.ntotal == 0:
             return []
         scores, ids = self.vectors.search(vector, k, allowed)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def keyword(self, text: str, k: int, allowed: Sequence[int] | None) -> Ranked:
+    def keyword(
+        self, text: str, k: int, allowed: Sequence[int] | None, doc_ids: Sequence[str] | None = None
+    ) -> Ranked:
         if not self.dimension or k <= 0:
             return []
         return self.lexical.search(text, k, allowed)
+
+    def fused(
+        self, vector: np.ndarray, text: str, k: int, allowed: Sequence[int] | None, rrf_k: int,
+        doc_ids: Sequence[str] | None = None,
+    ) -> Ranked | None:
+        return None  # rag/retrieval.py fuses FAISS and BM25 results itself
 
     def vectors_of(self, ids: Sequence[int]) -> np.ndarray:
         return self.vectors.reconstruct(ids)
@@ -195,7 +208,7 @@ class LocalEngine:
         self.vectors.add(ids, vectors)
         self.lexical.add(ids, texts)
 
-    def remove(self, ids: Sequence[int]) -> int:
+    def remove(self, ids: Sequence[int], doc_ids: Sequence[str] = ()) -> int:
         removed = self.vectors.remove(ids)
         self.lexical.remove(ids)
         return removed

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 """
+_OUTBOX = "CREATE TABLE IF NOT EXISTS engine_changes (generation INTEGER PRIMARY KEY, changes TEXT NOT NULL)"
 
 # A document misses chunks when it has none, or when text other than whitespace lies before its
 # first chunk, between a chunk and all those before it, or after its last (chunks overlap or
@@ -300,3 +301,31 @@ class SqliteStore:
         cur = self.db.execute(_CHUNK_SELECT + " ORDER BY c.id")
         while rows := cur.fetchmany(batch):
             yield [(r[0], r[5]) for r in rows]
+
+    def vectors_by_id(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """``{chunk id: vector}`` of those ``ids`` that are stored (absent ones are left out)."""
+        import numpy as np
+
+        out: dict[int, np.ndarray] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part):
+                out[row[0]] = np.frombuffer(row[1], dtype=np.float32)
+        return out
+
+    # The outbox of search engines written after the store commits (rag/storage/milvus.py). An index
+    # made before it (or used only with the local engine) has no such table: it is made on first use.
+    def record_changes(self, generation: int, changes: str) -> None:
+        self.db.execute(_OUTBOX)
+        self.db.execute("INSERT OR REPLACE INTO engine_changes VALUES (?, ?)", (generation, changes))
+
+    def pending_changes(self) -> list[tuple[int, str]]:
+        if "engine_changes" not in self._objects():
+            return []
+        return list(self.db.execute("SELECT generation, changes FROM engine_changes ORDER BY generation"))
+
+    def clear_changes(self, through: int) -> None:
+        if "engine_changes" in self._objects():
+            self.db.execute("DELETE FROM engine_changes WHERE generation <= ?", (through,))

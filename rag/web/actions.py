@@ -107,6 +107,13 @@ class WebActions:
             with self._lock:
                 self._idle.append(rag)
 
+    def close(self) -> None:
+        """Close every pooled Rag (at shutdown; requests still running keep theirs until they end)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for rag in idle:
+            rag.close()
+
     def warm_up(self) -> None:
         """Open one Rag and load the embedder before the first request."""
         with self.rag() as rag:

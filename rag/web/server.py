@@ -159,24 +159,28 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, allowed
     from pathlib import Path
 
     from rag.frontend import prepare_embedder
-    from rag.storage import index_exists
+    from rag.storage import index_exists, index_place
     from rag.web import prepare_environment
     from rag.web.actions import WebActions
 
     sock = bind(host, port)
     work_dir = Path(tempfile.mkdtemp(prefix="rag-ui-"))
+    actions: WebActions | None = None
     try:
         prepare_environment(work_dir)
         if not index_exists(settings):
-            print(f"rag: no index at {settings.index_dir} yet; starting with an empty one "
+            print(f"rag: no index {index_place(settings)[0]} yet; starting with an empty one "
                   f"(add articles in the Library tab)", file=sys.stderr, flush=True)
         actions = WebActions(settings, work_dir)
         with actions.rag() as rag:
             prepare_embedder(rag)
+            where = rag.location
         actions.warm_up()
-        run(build_server(settings, actions, host, allowed_hosts), sock, host, port, str(settings.index_dir))
+        run(build_server(settings, actions, host, allowed_hosts), sock, host, port, where)
     except KeyboardInterrupt:
         print("rag: stopped", file=sys.stderr, flush=True)
     finally:
+        if actions is not None:
+            actions.close()  # lets go of connections (and a Milvus Lite server this process started)
         sock.close()
         shutil.rmtree(work_dir, ignore_errors=True)
