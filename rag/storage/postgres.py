@@ -42,7 +42,7 @@ import time
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
-from rag.errors import BackendUnavailableError, DocumentNotFoundError, IndexCorruptError, IndexLockedError, RagError
+from rag.errors import BackendUnavailableError, IndexCorruptError, IndexLockedError, RagError
 from rag.storage.pgschema import (
     CHUNK_SELECT,
     INDEXES,
@@ -55,7 +55,8 @@ from rag.storage.pgschema import (
     public_url,
 )
 from rag.storage.pgsession import Session, read_only, server_damaged
-from rag.types import Chunk, Document, DocumentInfo, PageSpan
+from rag.storage.rows import chunk_from_row, document_from_row
+from rag.types import Chunk, Document, DocumentInfo
 
 if TYPE_CHECKING:
     import numpy as np
@@ -73,8 +74,6 @@ def holds_index(url: str) -> bool:
         db.close()
 
 
-def _chunk(row: tuple) -> Chunk:
-    return Chunk(id=row[0], doc_id=row[1], start=row[2], end=row[3], page=row[4], text=row[5])
 
 
 class PostgresStore:
@@ -279,14 +278,7 @@ class PostgresStore:
         return [r[0] for r in self.db.execute("SELECT id FROM documents WHERE source = %s", (source,))]
 
     def document(self, doc_id: str) -> Document:
-        row = self.db.execute("SELECT * FROM documents WHERE id = %s", (doc_id,)).fetchone()
-        if row is None:
-            raise DocumentNotFoundError(f"no document {doc_id!r} in the index; run `rag docs` to list the ids")
-        pages = tuple(PageSpan(page=p, start=s, end=e) for p, s, e in json.loads(row[5]))
-        return Document(
-            id=row[0], title=row[1], source=row[2], text=row[3],
-            metadata=json.loads(row[4]), pages=pages, added_at=row[6],
-        )
+        return document_from_row(self.db.execute("SELECT * FROM documents WHERE id = %s", (doc_id,)).fetchone(), doc_id)
 
     def titles(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """``{doc_id: (title, source)}`` for the given ids."""
@@ -339,11 +331,11 @@ class PostgresStore:
 
     def chunks_for(self, doc_id: str) -> list[Chunk]:
         rows = self.db.execute(CHUNK_SELECT + " WHERE c.doc_id = %s ORDER BY c.start_char, c.id", (doc_id,))
-        return [_chunk(r) for r in rows]
+        return [chunk_from_row(r) for r in rows]
 
     def chunks_by_id(self, ids: Sequence[int]) -> dict[int, Chunk]:
         rows = self.db.execute(CHUNK_SELECT + " WHERE c.id = ANY(%s)", (list(ids),))
-        return {r[0]: _chunk(r) for r in rows}
+        return {r[0]: chunk_from_row(r) for r in rows}
 
     def chunk_ids(self, doc_ids: Sequence[str] | None = None) -> list[int]:
         if doc_ids is None:

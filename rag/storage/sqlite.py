@@ -23,11 +23,12 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
-from rag.errors import DocumentNotFoundError, RagError
+from rag.errors import RagError
 from rag.storage.failures import read_only, store_damaged, write_error
 from rag.storage.locking import write_lock
+from rag.storage.rows import chunk_from_row, document_from_row
 from rag.storage.sqlite_db import open_database
-from rag.types import Chunk, Document, DocumentInfo, PageSpan
+from rag.types import Chunk, Document, DocumentInfo
 
 if TYPE_CHECKING:
     import numpy as np
@@ -83,8 +84,6 @@ _CHUNK_SELECT = (
 )
 
 
-def _chunk(row: tuple) -> Chunk:
-    return Chunk(id=row[0], doc_id=row[1], start=row[2], end=row[3], page=row[4], text=row[5])
 
 
 class SqliteStore:
@@ -209,14 +208,7 @@ class SqliteStore:
         return [r[0] for r in self.db.execute("SELECT id FROM documents WHERE source = ?", (source,))]
 
     def document(self, doc_id: str) -> Document:
-        row = self.db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        if row is None:
-            raise DocumentNotFoundError(f"no document {doc_id!r} in the index; run `rag docs` to list the ids")
-        pages = tuple(PageSpan(page=p, start=s, end=e) for p, s, e in json.loads(row[5]))
-        return Document(
-            id=row[0], title=row[1], source=row[2], text=row[3],
-            metadata=json.loads(row[4]), pages=pages, added_at=row[6],
-        )
+        return document_from_row(self.db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone(), doc_id)
 
     def titles(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """``{doc_id: (title, source)}`` for the given ids."""
@@ -262,7 +254,7 @@ class SqliteStore:
 
     def chunks_for(self, doc_id: str) -> list[Chunk]:
         rows = self.db.execute(_CHUNK_SELECT + " WHERE c.doc_id = ? ORDER BY c.start_char", (doc_id,))
-        return [_chunk(r) for r in rows]
+        return [chunk_from_row(r) for r in rows]
 
     def chunks_by_id(self, ids: Sequence[int]) -> dict[int, Chunk]:
         out: dict[int, Chunk] = {}
@@ -271,7 +263,7 @@ class SqliteStore:
             part = ids[start : start + 500]
             marks = ",".join("?" * len(part))
             for row in self.db.execute(_CHUNK_SELECT + f" WHERE c.id IN ({marks})", part):
-                out[row[0]] = _chunk(row)
+                out[row[0]] = chunk_from_row(row)
         return out
 
     def chunk_ids(self, doc_ids: Sequence[str] | None = None) -> list[int]:
