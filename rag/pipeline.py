@@ -140,7 +140,7 @@ def ask(
 def _topic_documents(library: Library, topic: str) -> list[str]:
     """Documents holding passages relevant to ``topic``, most relevant first."""
     hits = library.search(topic, k=TOPIC_CANDIDATES)
-    relevant = [h.chunk.doc_id for h in hits if h.score >= library.settings.abstain_threshold]
+    relevant = [h.chunk.doc_id for h in hits if h.score >= library.settings.topic_threshold]
     return list(dict.fromkeys(relevant))[:MAX_BRIEF_DOCUMENTS]
 
 

@@ -101,10 +101,10 @@ class Settings:
     max_new_tokens: int = 160
     num_beams: int = 4
     no_repeat_ngram_size: int = 3
-    # Answer quality gates. Questions are gated by a calibrated probability fitted on the shared dev
-    # set (rag/generation/confidence.py); this cosine only decides which articles a briefing
-    # topic is about.
-    abstain_threshold: float = 0.25
+    # Questions are gated by a calibrated probability fitted on the shared dev set
+    # (rag/generation/confidence.py), not by a fixed cosine. This cosine decides which articles
+    # a briefing topic is about.
+    topic_threshold: float = 0.25
     support_threshold: float = 0.5
 
     @property
