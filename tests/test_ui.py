@@ -23,7 +23,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from conftest import SEEDS
-from serving import free_port, wait_for
+from serving import free_port, stop, wait_for
 from rag.core import Rag
 from rag.ingest import load_paths
 from rag.settings import Settings
@@ -133,12 +133,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, net_log: Path, index_dir: P
         wait_for(url, proc, log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(scope="module")
